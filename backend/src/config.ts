@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+// The only module that reads process.env. Every setting has a default that works for
+// a local stack except the secrets, which the stack launcher generates and passes in.
+const booleanish = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => ['true', '1', 'yes'].includes(value));
+
+const configSchema = z.object({
+  PD_BACKEND_HOST: z.string().default('127.0.0.1'),
+  PD_BACKEND_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  PD_PUBLIC_URL: z.url().default('http://localhost:8080'),
+  PD_DATABASE_PATH: z.string().min(1).default('runtime/data/preview-dicom.sqlite'),
+  PD_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6380'),
+  PD_ORTHANC_URL: z.url().default('http://127.0.0.1:8042'),
+  PD_ORTHANC_USER: z.string().min(1).default('preview'),
+  PD_ORTHANC_PASSWORD: z.string().default(''),
+  PD_INFERENCE_URL: z.union([z.url(), z.literal('')]).default(''),
+  PD_INFERENCE_REQUIRED: booleanish.default(false),
+  PD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(12 * 60 * 60),
+  PD_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
+  PD_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  PD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PD_TRUST_PROXY: booleanish.default(true),
+});
+
+export type AppConfig = {
+  host: string;
+  port: number;
+  publicUrl: URL;
+  secureCookies: boolean;
+  databasePath: string;
+  redisUrl: string;
+  orthanc: { url: string; user: string; password: string; timeoutMs: number };
+  inference: { url: string | null; required: boolean };
+  sessionTtlSeconds: number;
+  healthTimeoutMs: number;
+  logLevel: z.infer<typeof configSchema>['PD_LOG_LEVEL'];
+  trustProxy: boolean;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const c = parsed.data;
+  const publicUrl = new URL(c.PD_PUBLIC_URL);
+  return {
+    host: c.PD_BACKEND_HOST,
+    port: c.PD_BACKEND_PORT,
+    publicUrl,
+    secureCookies: publicUrl.protocol === 'https:',
+    databasePath: c.PD_DATABASE_PATH,
+    redisUrl: c.PD_REDIS_URL,
+    orthanc: {
+      url: c.PD_ORTHANC_URL.replace(/\/+$/, ''),
+      user: c.PD_ORTHANC_USER,
+      password: c.PD_ORTHANC_PASSWORD,
+      timeoutMs: c.PD_UPSTREAM_TIMEOUT_MS,
+    },
+    inference: { url: c.PD_INFERENCE_URL ? c.PD_INFERENCE_URL.replace(/\/+$/, '') : null, required: c.PD_INFERENCE_REQUIRED },
+    sessionTtlSeconds: c.PD_SESSION_TTL_SECONDS,
+    healthTimeoutMs: c.PD_HEALTH_TIMEOUT_MS,
+    logLevel: c.PD_LOG_LEVEL,
+    trustProxy: c.PD_TRUST_PROXY,
+  };
+}

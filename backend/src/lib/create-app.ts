@@ -1,0 +1,86 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { getCookie } from 'hono/cookie';
+import { HTTPException } from 'hono/http-exception';
+import { authRoutes } from '../auth/auth.routes.js';
+import { resolveSession, SESSION_COOKIE } from '../auth/sessions.js';
+import { docsRoutes } from '../docs/docs.routes.js';
+import { healthRoutes } from '../health/health.routes.js';
+import type { AppDeps, AppEnv } from './context.js';
+import { originCheck } from './csrf.js';
+import { AppError, errorBody, formatZodIssues } from './errors.js';
+import { requestIdMiddleware } from './request-id.js';
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({
+    // Schema failures get the common error shape with a message naming each bad field.
+    defaultHook: (result, c) => {
+      if (!result.success) {
+        return c.json(errorBody(c, 'validation_failed', formatZodIssues(result.error.issues), result.error.issues), 400);
+      }
+    },
+  });
+
+  app.use('*', requestIdMiddleware());
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.log.info(
+      { requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+
+  app.use('*', async (c, next) => {
+    const forwardedIp = deps.config.trustProxy ? c.req.header('x-real-ip') : undefined;
+    let socketIp: string | null = null;
+    try {
+      socketIp = getConnInfo(c).remote.address ?? null;
+    } catch {
+      socketIp = null; // not served by node-server (app.request in unit tests)
+    }
+    const token = getCookie(c, SESSION_COOKIE);
+    const session = token ? await resolveSession(deps, token) : null;
+    c.set('ctx', {
+      ...deps,
+      requestId: c.get('requestId'),
+      ip: forwardedIp ?? socketIp,
+      userAgent: c.req.header('user-agent') ?? null,
+      user: session?.user ?? null,
+      sessionId: session?.sessionId ?? null,
+    });
+    await next();
+  });
+
+  app.use('/api/*', originCheck(deps.config.publicUrl.origin));
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) return c.json(errorBody(c, error.code, error.message, error.details), error.status);
+    if (error instanceof HTTPException) {
+      const status = error.status;
+      const message = status === 413 ? 'The request body is too large.' : error.message || 'The request could not be processed.';
+      return c.json(errorBody(c, status === 413 ? 'payload_too_large' : 'bad_request', message), status);
+    }
+    if (error instanceof SyntaxError) return c.json(errorBody(c, 'malformed_json', 'The request body is not valid JSON.'), 400);
+    deps.log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
+    return c.json(errorBody(c, 'internal_error', 'Something went wrong on our side. The request id identifies it in the logs.'), 500);
+  });
+
+  app.notFound((c) => c.json(errorBody(c, 'not_found', `No route for ${c.req.method} ${c.req.path}.`), 404));
+
+  app.route('/api', healthRoutes);
+  app.route('/api', authRoutes);
+  app.route('/api', docsRoutes);
+
+  app.doc31('/api/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Preview-DICOM API',
+      version: '0.1.0',
+      description: 'Gateway API. DICOMweb (QIDO-RS, WADO-RS, STOW-RS) is served under /dicom-web with the same session.',
+    },
+  });
+
+  return app;
+}

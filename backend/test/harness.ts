@@ -1,0 +1,112 @@
+// Integration harness: real Orthanc and Redis from Debian's packages, on free loopback
+// ports in a temporary folder, started by the same code as the stack launcher.
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadStackConfig } from '../../infra/src/config.js';
+import { findFreePorts } from '../../infra/src/ports.js';
+import type { ManagedProcess } from '../../infra/src/process.js';
+import { startOrthanc, type OrthancOptions } from '../../infra/src/services/orthanc.js';
+import { startRedis, type RedisOptions } from '../../infra/src/services/redis.js';
+import { loadConfig, type AppConfig } from '../src/config.js';
+import type { AppDeps } from '../src/lib/context.js';
+import { createApp } from '../src/lib/create-app.js';
+import { closeDeps, createDeps } from '../src/lib/deps.js';
+import { createLogger } from '../src/lib/logger.js';
+
+export type TestServices = {
+  dir: string;
+  orthanc: { url: string; user: string; password: string; dicomPort: number; proc: ManagedProcess; restart: () => Promise<void>; stop: () => Promise<void> };
+  redis: { url: string; port: number; password: string; proc: ManagedProcess; restart: () => Promise<void>; stop: () => Promise<void> };
+  stop: () => Promise<void>;
+};
+
+export async function startTestServices(): Promise<TestServices> {
+  const dir = mkdtempSync(join(tmpdir(), 'preview-dicom-it-'));
+  for (const sub of ['config', 'logs', 'data']) mkdirSync(join(dir, sub));
+  const stackDefaults = loadStackConfig({});
+  const [orthancHttp, orthancDicom, redisPort] = await findFreePorts(3);
+  const orthancOptions: OrthancOptions = {
+    bin: stackDefaults.binaries.orthanc,
+    dicomwebPlugin: stackDefaults.binaries.dicomwebPlugin,
+    name: 'preview-dicom-test',
+    aet: 'PDTEST',
+    httpPort: orthancHttp!,
+    dicomPort: orthancDicom!,
+    user: 'test',
+    password: 'test-password-0123456789',
+    dataDir: join(dir, 'data/orthanc'),
+    configDir: join(dir, 'config'),
+    logDir: join(dir, 'logs'),
+    startTimeoutMs: 30_000,
+  };
+  const redisOptions: RedisOptions = {
+    bin: stackDefaults.binaries.redis,
+    port: redisPort!,
+    password: 'redis-test-password-0123456789',
+    dataDir: join(dir, 'data/redis'),
+    configDir: join(dir, 'config'),
+    logDir: join(dir, 'logs'),
+    startTimeoutMs: 30_000,
+  };
+  const services: TestServices = {
+    dir,
+    orthanc: {
+      url: `http://127.0.0.1:${orthancHttp}`,
+      user: orthancOptions.user,
+      password: orthancOptions.password,
+      dicomPort: orthancDicom!,
+      proc: await startOrthanc(orthancOptions),
+      restart: async () => {
+        services.orthanc.proc = await startOrthanc(orthancOptions);
+      },
+      stop: () => services.orthanc.proc.stop(),
+    },
+    redis: {
+      url: `redis://:${redisOptions.password}@127.0.0.1:${redisPort}`,
+      port: redisPort!,
+      password: redisOptions.password,
+      proc: await startRedis(redisOptions),
+      restart: async () => {
+        services.redis.proc = await startRedis(redisOptions);
+      },
+      stop: () => services.redis.proc.stop(),
+    },
+    stop: async () => {
+      await Promise.all([services.orthanc.proc.stop(), services.redis.proc.stop()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return services;
+}
+
+export function testConfig(services: TestServices, overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    PD_DATABASE_PATH: join(services.dir, 'data', `backend-${Math.random().toString(36).slice(2)}.sqlite`),
+    PD_REDIS_URL: services.redis.url,
+    PD_ORTHANC_URL: services.orthanc.url,
+    PD_ORTHANC_USER: services.orthanc.user,
+    PD_ORTHANC_PASSWORD: services.orthanc.password,
+    PD_PUBLIC_URL: 'http://gateway.test',
+    PD_HEALTH_TIMEOUT_MS: '1500',
+    PD_LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+export type TestBackend = { app: ReturnType<typeof createApp>; deps: AppDeps; close: () => Promise<void> };
+
+export function createTestBackend(services: TestServices, overrides: Record<string, string> = {}): TestBackend {
+  const config = testConfig(services, overrides);
+  const deps = createDeps(config, createLogger(config.logLevel));
+  return { app: createApp(deps), deps, close: () => closeDeps(deps) };
+}
+
+/** Headers a browser on the gateway's own page would send. */
+export const sameOrigin = { origin: 'http://gateway.test', 'content-type': 'application/json' };
+
+export function cookieFrom(response: Response, name = 'pd_session'): string {
+  const header = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+  if (!header) throw new Error(`no ${name} cookie in response`);
+  return header.split(';')[0]!;
+}
