@@ -10,6 +10,9 @@ export class ServiceStartError extends Error {
   }
 }
 
+/** A probe failure that waiting will not fix (wrong credentials, plugin not loaded). */
+export class FatalProbeError extends Error {}
+
 export type ManagedProcessOptions = {
   name: string;
   command: string;
@@ -113,6 +116,10 @@ export async function waitUntilHealthy(proc: ManagedProcess, probe: () => Promis
     try {
       if (await probe()) return;
     } catch (error) {
+      if (error instanceof FatalProbeError) {
+        await proc.stop();
+        throw new ServiceStartError(proc.options.name, error.message);
+      }
       lastError = error instanceof Error ? error.message : String(error);
     }
     await new Promise((r) => setTimeout(r, 150));

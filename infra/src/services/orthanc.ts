@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManagedProcess, waitUntilHealthy } from '../process.js';
+import { FatalProbeError, ManagedProcess, waitUntilHealthy } from '../process.js';
 import { jsonString, renderTemplate } from '../templates.js';
 
 export type OrthancOptions = {
@@ -18,14 +18,19 @@ export type OrthancOptions = {
   startTimeoutMs: number;
 };
 
+/** True once Orthanc serves its REST API with our credentials and the DICOMweb plugin loaded. */
 export async function orthancAnswers(httpPort: number, user: string, password: string): Promise<boolean> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/system`, {
-    headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` },
-    signal: AbortSignal.timeout(2_000),
-  });
-  await response.body?.cancel();
-  if (response.status === 401) throw new Error('Orthanc refused our credentials: is another Orthanc on this port?');
-  return response.ok;
+  const headers = { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+  const system = await fetch(`http://127.0.0.1:${httpPort}/system`, { headers, signal: AbortSignal.timeout(2_000) });
+  await system.body?.cancel();
+  if (system.status === 401) throw new FatalProbeError(`Orthanc on port ${httpPort} refused our credentials: is another Orthanc using this port?`);
+  if (!system.ok) return false;
+  const plugins = await fetch(`http://127.0.0.1:${httpPort}/plugins`, { headers, signal: AbortSignal.timeout(2_000) });
+  const loaded = plugins.ok ? ((await plugins.json()) as string[]) : [];
+  if (!loaded.includes('dicom-web')) {
+    throw new FatalProbeError(`Orthanc started without its DICOMweb plugin (loaded: ${loaded.join(', ') || 'none'}). Check PD_ORTHANC_DICOMWEB_PLUGIN and the orthanc-dicomweb package.`);
+  }
+  return true;
 }
 
 export async function startOrthanc(options: OrthancOptions): Promise<ManagedProcess> {
