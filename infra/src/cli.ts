@@ -2,7 +2,10 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { loadStackConfig, StackConfigError } from './config.js';
 import { ServiceStartError } from './process.js';
-import { startStack } from './stack.js';
+import { renderComposeConfigs } from './compose.js';
+import { prepareOhif } from './ohif.js';
+import { runBackendCli } from './services/backend.js';
+import { startStack, type AdminCredentials } from './stack.js';
 
 const log = (line: string) => console.log(line);
 
@@ -111,7 +114,33 @@ function reset() {
   log(`Removed ${config.runtimeDir}.`);
 }
 
-const commands: Record<string, () => unknown> = { up, down, status, reset };
+/** docker-compose init step: configs, secrets and the first admin, into the shared volumes. */
+async function renderCompose() {
+  const outDir = process.argv[3];
+  if (!outDir) throw new StackConfigError('usage: cli.ts render-compose <config-dir>');
+  const config = loadStackConfig();
+  const { backendEnv } = renderComposeConfigs(outDir, {
+    publicUrl: config.publicUrl,
+    aet: config.orthancAet,
+    maxUploadSize: config.maxUploadSize,
+    maxApiBodySize: config.maxApiBodySize,
+    logLevel: config.logLevel,
+    inferenceUrl: config.inferenceUrl,
+  });
+  const admin = await runBackendCli<AdminCredentials>(backendEnv, ['bootstrap-admin', config.adminEmail]);
+  log(`Configuration written to ${outDir}.`);
+  log(admin.created ? `First admin (shown only this once): ${admin.email} / ${admin.password}` : `Admin account: ${admin.email}`);
+}
+
+/** Builds the rebased OHIF into a folder (used by the Dockerfile). */
+async function prepareOhifCommand() {
+  const target = process.argv[3];
+  if (!target) throw new StackConfigError('usage: cli.ts prepare-ohif <dir>');
+  const config = loadStackConfig();
+  await prepareOhif({ version: config.ohifVersion, ohifDir: target, cacheDir: config.paths.cache, tmpDir: config.paths.tmp, log });
+}
+
+const commands: Record<string, () => unknown> = { up, down, status, reset, 'render-compose': renderCompose, 'prepare-ohif': prepareOhifCommand };
 const command = process.argv[2] ?? 'up';
 const run = commands[command];
 if (!run) {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderTemplate } from './templates.js';
 
@@ -75,6 +75,7 @@ export async function prepareOhif(options: { version: string; ohifDir: string; c
     const report = rebaseOhifDist(dist);
     options.log(`OHIF ${options.version} rebased to ${OHIF_BASE_PATH} (${report.webpackPublicPathFiles.length} bundles with a webpack public path, ${report.cssFiles} stylesheets).`);
     rmSync(options.ohifDir, { recursive: true, force: true });
+    mkdirSync(dirname(options.ohifDir), { recursive: true });
     renameSync(dist, options.ohifDir);
     rmSync(extractDir, { recursive: true, force: true });
     writeFileSync(marker, wanted);

@@ -15,6 +15,12 @@ export type NginxOptions = {
   port: number;
   backendPort: number;
   orthancHttpPort: number;
+  /** host:port overrides for deployments where the upstreams are not on loopback (docker compose). */
+  backendAddress?: string;
+  orthancAddress?: string;
+  userDirective?: string;
+  /** Folder holding proxy-headers.conf (the repository's nginx/ unless in a container). */
+  snippetsDir?: string;
   orthancUser: string;
   orthancPassword: string;
   tls: { cert: string; key: string } | null;
@@ -42,11 +48,11 @@ export function renderNginxConfig(options: NginxOptions): string {
   const listen = `${options.bindAddress}:${options.port}`;
   return renderTemplate('nginx/nginx.conf.tmpl', {
     // Workers run as root only when we are root: the static files may live under /root (mode 700).
-    USER_DIRECTIVE: process.getuid?.() === 0 ? 'user root root;' : '',
+    USER_DIRECTIVE: options.userDirective ?? (process.getuid?.() === 0 ? 'user root root;' : ''),
     RUNTIME_DIR: options.runtimeDir,
     LOG_DIR: options.logDir,
-    BACKEND_PORT: options.backendPort,
-    ORTHANC_HTTP_PORT: options.orthancHttpPort,
+    BACKEND_ADDRESS: options.backendAddress ?? `127.0.0.1:${options.backendPort}`,
+    ORTHANC_ADDRESS: options.orthancAddress ?? `127.0.0.1:${options.orthancHttpPort}`,
     LISTEN_DIRECTIVES: options.tls ? `listen ${listen} ssl http2;` : `listen ${listen};`,
     TLS_DIRECTIVES: options.tls
       ? `ssl_certificate ${options.tls.cert};\n    ssl_certificate_key ${options.tls.key};\n    ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_session_cache shared:preview_tls:10m;`
@@ -55,7 +61,7 @@ export function renderNginxConfig(options: NginxOptions): string {
     MAX_API_BODY_SIZE: options.maxApiBodySize,
     MAX_UPLOAD_SIZE: options.maxUploadSize,
     ORTHANC_BASIC_AUTH: Buffer.from(`${options.orthancUser}:${options.orthancPassword}`).toString('base64'),
-    NGINX_SNIPPETS_DIR: resolve(repoRoot, 'nginx'),
+    NGINX_SNIPPETS_DIR: options.snippetsDir ?? resolve(repoRoot, 'nginx'),
     OHIF_DIR: options.ohifDir,
     DASHBOARD_DIR: options.dashboardDir,
   });

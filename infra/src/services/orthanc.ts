@@ -16,6 +16,8 @@ export type OrthancOptions = {
   configDir: string;
   logDir: string;
   startTimeoutMs: number;
+  /** Only in containers, where the backend and nginx reach Orthanc over the network. */
+  remoteAccessAllowed?: boolean;
 };
 
 /** True once Orthanc serves its REST API with our credentials and the DICOMweb plugin loaded. */
@@ -33,27 +35,28 @@ export async function orthancAnswers(httpPort: number, user: string, password: s
   return true;
 }
 
+export function renderOrthancConfig(options: Omit<OrthancOptions, 'bin' | 'dataDir' | 'configDir' | 'logDir' | 'startTimeoutMs'>, dirs: { storageDir: string; indexDir: string }): string {
+  return renderTemplate('orthanc/orthanc.json.tmpl', {
+    ORTHANC_NAME: jsonString(options.name),
+    STORAGE_DIR: jsonString(dirs.storageDir),
+    INDEX_DIR: jsonString(dirs.indexDir),
+    HTTP_PORT: options.httpPort,
+    DICOM_PORT: options.dicomPort,
+    DICOM_AET: jsonString(options.aet),
+    HTTP_USER: jsonString(options.user),
+    HTTP_PASSWORD: jsonString(options.password),
+    DICOMWEB_PLUGIN: jsonString(options.dicomwebPlugin),
+    REMOTE_ACCESS_ALLOWED: String(options.remoteAccessAllowed ?? false),
+  });
+}
+
 export async function startOrthanc(options: OrthancOptions): Promise<ManagedProcess> {
   const storageDir = join(options.dataDir, 'storage');
   const indexDir = join(options.dataDir, 'index');
   mkdirSync(storageDir, { recursive: true });
   mkdirSync(indexDir, { recursive: true });
   const configFile = join(options.configDir, 'orthanc.json');
-  writeFileSync(
-    configFile,
-    renderTemplate('orthanc/orthanc.json.tmpl', {
-      ORTHANC_NAME: jsonString(options.name),
-      STORAGE_DIR: jsonString(storageDir),
-      INDEX_DIR: jsonString(indexDir),
-      HTTP_PORT: options.httpPort,
-      DICOM_PORT: options.dicomPort,
-      DICOM_AET: jsonString(options.aet),
-      HTTP_USER: jsonString(options.user),
-      HTTP_PASSWORD: jsonString(options.password),
-      DICOMWEB_PLUGIN: jsonString(options.dicomwebPlugin),
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(configFile, renderOrthancConfig(options, { storageDir, indexDir }), { mode: 0o600 });
   const proc = new ManagedProcess({
     name: 'orthanc',
     command: options.bin,

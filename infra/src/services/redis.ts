@@ -28,14 +28,14 @@ export function pingRedis(port: number, password: string, timeoutMs = 1_000): Pr
   });
 }
 
+export function renderRedisConfig(options: { bind: string; port: number; password: string; dataDir: string }): string {
+  return renderTemplate('infra/templates/redis.conf.tmpl', { BIND: options.bind, PORT: options.port, PASSWORD: options.password, DATA_DIR: options.dataDir });
+}
+
 export async function startRedis(options: RedisOptions): Promise<ManagedProcess> {
   mkdirSync(options.dataDir, { recursive: true });
   const configFile = join(options.configDir, 'redis.conf');
-  writeFileSync(
-    configFile,
-    renderTemplate('infra/templates/redis.conf.tmpl', { PORT: options.port, PASSWORD: options.password, DATA_DIR: options.dataDir }),
-    { mode: 0o600 },
-  );
+  writeFileSync(configFile, renderRedisConfig({ bind: '127.0.0.1', port: options.port, password: options.password, dataDir: options.dataDir }), { mode: 0o600 });
   const proc = new ManagedProcess({ name: 'redis', command: options.bin, args: [configFile], logFile: join(options.logDir, 'redis.log') });
   await waitUntilHealthy(proc, () => pingRedis(options.port, options.password), options.startTimeoutMs);
   return proc;
