@@ -30,6 +30,9 @@ const stackEnvSchema = z.object({
   PD_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
+/** Backend-only settings the launcher hands through unchanged (validated by the backend's own config). */
+const backendPassthroughKeys = ['PD_SESSION_TTL_SECONDS', 'PD_HEALTH_TIMEOUT_MS', 'PD_UPSTREAM_TIMEOUT_MS', 'PD_INFERENCE_REQUIRED', 'PD_TRUST_PROXY'] as const;
+
 export type StackConfig = ReturnType<typeof loadStackConfig>;
 
 export class StackConfigError extends Error {}
@@ -77,6 +80,7 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
     ohifVersion: e.PD_OHIF_VERSION,
     binaries: { orthanc: e.PD_ORTHANC_BIN, dicomwebPlugin: e.PD_ORTHANC_DICOMWEB_PLUGIN, redis: e.PD_REDIS_BIN, nginx: e.PD_NGINX_BIN },
     logLevel: e.PD_LOG_LEVEL,
+    backendPassthrough: Object.fromEntries(backendPassthroughKeys.filter((key) => env[key] !== undefined).map((key) => [key, env[key]!])),
     startTimeoutMs: e.PD_START_TIMEOUT_MS,
   };
 }

@@ -65,6 +65,7 @@ export async function checkPorts(config: StackConfig): Promise<void> {
 /** The backend's environment: everything it needs, derived from the stack settings. */
 export function backendEnv(config: StackConfig, secrets: StackSecrets): Record<string, string> {
   return {
+    ...config.backendPassthrough,
     PD_BACKEND_HOST: '127.0.0.1',
     PD_BACKEND_PORT: String(config.ports.backend),
     PD_PUBLIC_URL: config.publicUrl,
