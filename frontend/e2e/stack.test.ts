@@ -115,6 +115,37 @@ describe('the whole stack from the launcher, in Chromium', () => {
     expect(api.status).toBe(200);
   });
 
+  for (const service of ['orthanc', 'redis'] as const) {
+    it(`answers 503 naming ${service} when it is killed, and 200 again once the launcher restarts it, backend untouched`, async () => {
+      const before = servicePids(stack.runtimeDir);
+      process.kill(before[service]!, 'SIGKILL');
+      const health = async () => {
+        const response = await fetch(`${stack.url}/api/health`);
+        return { status: response.status, body: (await response.json()) as { failing: string[] } };
+      };
+      let seen = await health();
+      const killedAt = Date.now();
+      while (seen.status !== 503 && Date.now() - killedAt < 5_000) seen = await health();
+      expect(seen.status).toBe(503);
+      expect(seen.body.failing).toEqual([service]);
+
+      // Back once the launcher has restarted it (and recorded the new process).
+      const restarted = () => servicePids(stack.runtimeDir)[service] !== before[service];
+      while ((seen.status !== 200 || !restarted()) && Date.now() - killedAt < 60_000) {
+        await new Promise((r) => setTimeout(r, 250));
+        seen = await health();
+      }
+      expect(seen.status).toBe(200);
+      const after = servicePids(stack.runtimeDir);
+      expect(after[service]).not.toBe(before[service]);
+      expect(after.backend).toBe(before.backend);
+      expect(stack.output()).toContain(`exited unexpectedly (signal SIGKILL); restarting it...`);
+      // Data written before the kill is still served, and the session still holds.
+      const studies = (await (await context.request.get(`${stack.url}/dicom-web/studies`)).json()) as unknown[];
+      expect(studies).toHaveLength(1);
+    });
+  }
+
   it('refuses to start a second stack on the same ports, naming the port', async () => {
     await expect(launchStack(env, 60_000)).rejects.toThrow(new RegExp(`port ${env.PD_HTTP_PORT} for gateway HTTP \\(PD_HTTP_PORT\\) is already in use`));
   });

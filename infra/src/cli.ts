@@ -56,12 +56,9 @@ async function up() {
   process.on('SIGINT', () => void shutdown('Ctrl-C', 0));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGHUP', () => void shutdown('SIGHUP', 0));
-  const crashed = await stack.crashed;
-  if (!stopping && !crashed.isStopping) {
-    const { code, signal } = crashed.exitInfo ?? { code: null, signal: null };
-    console.error(`\n${crashed.options.name} exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); see ${crashed.options.logFile}`);
-    await shutdown(`${crashed.options.name} died`, 1);
-  }
+  const reason = await stack.failed;
+  console.error(`\n${reason}`);
+  await shutdown('a service keeps failing', 1);
 }
 
 async function down() {

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StackConfig } from './config.js';
 import { prepareOhif } from './ohif.js';
@@ -16,11 +16,18 @@ export type RunningStack = {
   url: string;
   admin: AdminCredentials;
   secrets: StackSecrets;
-  processes: ManagedProcess[];
-  /** Resolves when a service exits on its own (a crash): the stack is then stopped. */
-  crashed: Promise<ManagedProcess>;
+  /** The current process of each service (a restarted service gets a new one). */
+  processes: () => ManagedProcess[];
+  /** Resolves when a service keeps dying and supervision gives up; the stack is then to be stopped. */
+  failed: Promise<string>;
   stop: () => Promise<void>;
 };
+
+type ServiceDefinition = { name: string; start: () => Promise<ManagedProcess> };
+
+/** A service that dies is restarted, unless it died this many times within the window. */
+const RESTART_LIMIT = 5;
+const RESTART_WINDOW_MS = 60_000;
 
 const debianPackageOf: Record<string, string> = { orthanc: 'orthanc', dicomwebPlugin: 'orthanc-dicomweb', redis: 'redis-server', nginx: 'nginx' };
 
@@ -92,65 +99,113 @@ export async function startStack(config: StackConfig, log: (line: string) => voi
   const secrets = loadOrCreateSecrets(config.paths.secretsFile);
   await prepareOhif({ version: config.ohifVersion, ohifDir: config.paths.ohif, cacheDir: config.paths.cache, tmpDir: config.paths.tmp, log });
 
-  const processes: ManagedProcess[] = [];
+  const timeout = config.startTimeoutMs;
+  const env = backendEnv(config, secrets);
+  const services: ServiceDefinition[] = [
+    {
+      name: 'Redis',
+      start: () =>
+        startRedis({ bin: config.binaries.redis, port: config.ports.redis, password: secrets.redisPassword, dataDir: join(config.paths.data, 'redis'), configDir: config.paths.config, logDir: config.paths.logs, startTimeoutMs: timeout }),
+    },
+    {
+      name: 'Orthanc',
+      start: () =>
+        startOrthanc({
+          bin: config.binaries.orthanc,
+          dicomwebPlugin: config.binaries.dicomwebPlugin,
+          name: 'Preview-DICOM',
+          aet: config.orthancAet,
+          httpPort: config.ports.orthancHttp,
+          dicomPort: config.ports.orthancDicom,
+          user: secrets.orthancUser,
+          password: secrets.orthancPassword,
+          dataDir: join(config.paths.data, 'orthanc'),
+          configDir: config.paths.config,
+          logDir: config.paths.logs,
+          startTimeoutMs: timeout,
+        }),
+    },
+    { name: 'the backend', start: () => startBackend({ port: config.ports.backend, env, logDir: config.paths.logs, startTimeoutMs: timeout }) },
+    {
+      name: 'the nginx gateway',
+      start: () =>
+        startNginx({
+          bin: config.binaries.nginx,
+          bindAddress: config.bindAddress,
+          port: config.ports.http,
+          backendPort: config.ports.backend,
+          orthancHttpPort: config.ports.orthancHttp,
+          orthancUser: secrets.orthancUser,
+          orthancPassword: secrets.orthancPassword,
+          tls: config.tls,
+          maxUploadSize: config.maxUploadSize,
+          maxApiBodySize: config.maxApiBodySize,
+          dashboardDir: config.paths.dashboard,
+          ohifDir: config.paths.ohif,
+          runtimeDir: join(config.paths.tmp, 'nginx'),
+          configDir: config.paths.config,
+          logDir: config.paths.logs,
+          startTimeoutMs: timeout,
+        }),
+    },
+  ];
+
+  const running = new Map<string, ManagedProcess>();
+  let stopping = false;
+  // Written then renamed, so `./stack down` and tests never read half a file.
+  const writeState = () => {
+    const state = { launcherPid: process.pid, url: config.publicUrl, services: Object.fromEntries([...running.values()].map((p) => [p.options.name, p.pid])) };
+    writeFileSync(`${config.paths.stateFile}.tmp`, JSON.stringify(state, null, 2));
+    renameSync(`${config.paths.stateFile}.tmp`, config.paths.stateFile);
+  };
   const stopAll = async () => {
-    for (const proc of [...processes].reverse()) await proc.stop();
+    stopping = true;
+    for (const proc of [...running.values()].reverse()) await proc.stop();
     rmSync(config.paths.stateFile, { force: true });
   };
+
+  let giveUp: (reason: string) => void = () => {};
+  const failed = new Promise<string>((resolvePromise) => (giveUp = resolvePromise));
+  const restarts = new Map<string, number[]>();
+
+  /** Restarts a service that died on its own; the others keep running meanwhile. */
+  const supervise = (service: ServiceDefinition, proc: ManagedProcess) => {
+    void proc.exited.then(async ({ code, signal }) => {
+      if (stopping || proc.isStopping) return;
+      const now = Date.now();
+      const recent = (restarts.get(service.name) ?? []).filter((t) => now - t < RESTART_WINDOW_MS);
+      restarts.set(service.name, [...recent, now]);
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (recent.length >= RESTART_LIMIT) {
+        giveUp(`${service.name} died ${RESTART_LIMIT + 1} times within ${RESTART_WINDOW_MS / 1000} s (last: ${how}); see ${proc.options.logFile}`);
+        return;
+      }
+      log(`${service.name} exited unexpectedly (${how}); restarting it...`);
+      await new Promise((r) => setTimeout(r, 500 * (recent.length + 1)));
+      if (stopping) return;
+      try {
+        const next = await service.start();
+        running.set(service.name, next);
+        writeState();
+        supervise(service, next);
+        log(`${service.name} is back.`);
+      } catch (error) {
+        giveUp(`${service.name} could not be restarted: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    });
+  };
+
   try {
-    const timeout = config.startTimeoutMs;
-    log('Starting Redis...');
-    processes.push(
-      await startRedis({ bin: config.binaries.redis, port: config.ports.redis, password: secrets.redisPassword, dataDir: join(config.paths.data, 'redis'), configDir: config.paths.config, logDir: config.paths.logs, startTimeoutMs: timeout }),
-    );
-    log('Starting Orthanc...');
-    processes.push(
-      await startOrthanc({
-        bin: config.binaries.orthanc,
-        dicomwebPlugin: config.binaries.dicomwebPlugin,
-        name: 'Preview-DICOM',
-        aet: config.orthancAet,
-        httpPort: config.ports.orthancHttp,
-        dicomPort: config.ports.orthancDicom,
-        user: secrets.orthancUser,
-        password: secrets.orthancPassword,
-        dataDir: join(config.paths.data, 'orthanc'),
-        configDir: config.paths.config,
-        logDir: config.paths.logs,
-        startTimeoutMs: timeout,
-      }),
-    );
-    const env = backendEnv(config, secrets);
-    const admin = await runBackendCli<AdminCredentials>(env, ['bootstrap-admin', config.adminEmail]);
-    log('Starting the backend...');
-    processes.push(await startBackend({ port: config.ports.backend, env, logDir: config.paths.logs, startTimeoutMs: timeout }));
-    log('Starting the nginx gateway...');
-    processes.push(
-      await startNginx({
-        bin: config.binaries.nginx,
-        bindAddress: config.bindAddress,
-        port: config.ports.http,
-        backendPort: config.ports.backend,
-        orthancHttpPort: config.ports.orthancHttp,
-        orthancUser: secrets.orthancUser,
-        orthancPassword: secrets.orthancPassword,
-        tls: config.tls,
-        maxUploadSize: config.maxUploadSize,
-        maxApiBodySize: config.maxApiBodySize,
-        dashboardDir: config.paths.dashboard,
-        ohifDir: config.paths.ohif,
-        runtimeDir: join(config.paths.tmp, 'nginx'),
-        configDir: config.paths.config,
-        logDir: config.paths.logs,
-        startTimeoutMs: timeout,
-      }),
-    );
-    writeFileSync(
-      config.paths.stateFile,
-      JSON.stringify({ launcherPid: process.pid, url: config.publicUrl, services: Object.fromEntries(processes.map((p) => [p.options.name, p.pid])) }, null, 2),
-    );
-    const crashed = Promise.race(processes.map((proc) => proc.exited.then(() => proc))).then(async (proc) => proc);
-    return { url: config.publicUrl, admin, secrets, processes, crashed, stop: stopAll };
+    let admin: AdminCredentials | null = null;
+    for (const service of services) {
+      if (service.name === 'the backend') admin = await runBackendCli<AdminCredentials>(env, ['bootstrap-admin', config.adminEmail]);
+      log(`Starting ${service.name}...`);
+      const proc = await service.start();
+      running.set(service.name, proc);
+      supervise(service, proc);
+    }
+    writeState();
+    return { url: config.publicUrl, admin: admin!, secrets, processes: () => [...running.values()], failed, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
