@@ -3,8 +3,9 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
 import { RequireSession } from './auth/RequireSession';
 import { SessionProvider } from './auth/session';
-import { AppLayout, NotFoundPage } from './layout/AppLayout';
+import { AppLayout } from './layout/AppLayout';
 import { LoginPage } from './pages/LoginPage';
+import { NotFoundPage } from './pages/NotFoundPage';
 import { StatusPage } from './pages/StatusPage';
 import './styles.css';
 

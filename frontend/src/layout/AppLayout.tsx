@@ -8,7 +8,12 @@ export function AppLayout() {
   if (!user) return null;
 
   const onSignOut = async () => {
-    await signOut();
+    try {
+      await signOut();
+    } catch (error) {
+      // The local session is cleared either way; an expired server session is already signed out.
+      console.warn('sign-out request failed', error);
+    }
     navigate('/login', { replace: true });
   };
 
@@ -32,7 +37,7 @@ export function AppLayout() {
           </ul>
         </nav>
         <div className="account">
-          <span data-testid="signed-in-user">
+          <span data-testid="signed-in-user" title={user.displayName}>
             {user.email} <span className="role">{user.role}</span>
           </span>
           <button type="button" className="secondary" onClick={onSignOut}>
@@ -41,7 +46,7 @@ export function AppLayout() {
         </div>
       </header>
       {user.mustChangePassword && (
-        <div className="notice" role="status">
+        <div className="notice" role="status" data-testid="must-change-password">
           You must change your password: this account still uses the password it was created with.
         </div>
       )}
@@ -49,14 +54,5 @@ export function AppLayout() {
         <Outlet />
       </main>
     </div>
-  );
-}
-
-export function NotFoundPage() {
-  return (
-    <section>
-      <h1>Page not found</h1>
-      <p>There is no page at this address.</p>
-    </section>
   );
 }

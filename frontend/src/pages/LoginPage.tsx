@@ -1,13 +1,14 @@
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError } from '../api/client';
+import { returnPathFrom } from '../auth/returnPath';
 import { useSession } from '../auth/session';
 
 export function LoginPage() {
   const { user, signIn } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
-  const returnTo = (location.state as { from?: string } | null)?.from ?? '/';
+  const returnTo = returnPathFrom(location.state);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -30,16 +31,26 @@ export function LoginPage() {
 
   return (
     <main className="login">
-      <form className="login-card" data-testid="login-form" onSubmit={onSubmit} noValidate>
+      {/* noValidate: the server validates, and its message is the one shown. */}
+      <form className="login-card" data-testid="login-form" onSubmit={onSubmit} noValidate aria-busy={submitting}>
         <h1>Sign in to Preview-DICOM</h1>
         <label htmlFor="login-email">E-mail</label>
-        <input id="login-email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
+        <input id="login-email" name="email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
         <label htmlFor="login-password">Password</label>
-        <input id="login-password" type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-        <div role="alert" className="form-error">
+        <input
+          id="login-password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+        {/* Always rendered so screen readers already watch it when a message arrives. */}
+        <div role="alert" className="form-error" data-testid="login-error">
           {error}
         </div>
-        <button type="submit" disabled={submitting || !email || !password}>
+        <button type="submit" disabled={submitting}>
           {submitting ? 'Signing in…' : 'Sign in'}
         </button>
       </form>

@@ -1,31 +1,46 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, apiFetch } from '../api/client';
 import type { HealthReport } from '../api/types';
-import { healthRows } from './health';
+import { healthRows, overallStatus } from './health';
 
-const REFRESH_MS = 10_000;
+const REFRESH_INTERVAL_MS = 10_000;
 
 export function StatusPage() {
   const [report, setReport] = useState<HealthReport | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [checkedAt, setCheckedAt] = useState<Date | null>(null);
+  const inFlight = useRef<AbortController | null>(null);
 
   const refresh = useCallback(async () => {
+    // One check at a time, so a slow answer never overwrites a newer one.
+    if (inFlight.current) return;
+    const controller = new AbortController();
+    inFlight.current = controller;
     try {
       // 503 still carries the full report naming what is down.
-      setReport(await apiFetch<HealthReport>('/api/health', { acceptStatuses: [503] }));
+      const next = await apiFetch<HealthReport>('/api/health', { acceptStatuses: [503], signal: controller.signal });
+      setReport(next);
       setError(null);
+      setCheckedAt(new Date());
     } catch (caught) {
+      if (controller.signal.aborted) return;
       setError(caught instanceof ApiError ? caught.message : 'Could not read the system status.');
+    } finally {
+      if (inFlight.current === controller) inFlight.current = null;
     }
-    setCheckedAt(new Date());
   }, []);
 
   useEffect(() => {
     void refresh();
-    const timer = setInterval(() => void refresh(), REFRESH_MS);
-    return () => clearInterval(timer);
+    const timer = setInterval(() => void refresh(), REFRESH_INTERVAL_MS);
+    return () => {
+      clearInterval(timer);
+      inFlight.current?.abort();
+      inFlight.current = null;
+    };
   }, [refresh]);
+
+  const overall = report && overallStatus(report);
 
   return (
     <section>
@@ -36,42 +51,49 @@ export function StatusPage() {
         </button>
       </div>
       {error && (
-        <p role="alert" className="form-error">
-          {error}
+        <p role="alert" className="form-error" data-testid="health-error">
+          Could not check the system status: {error}
         </p>
       )}
-      {report && (
+      {!report && !error && <p className="muted">Checking…</p>}
+      {report && overall && (
         <>
-          <p className={`overall ${report.status === 'ok' ? 'ok' : 'bad'}`} data-testid="health-overall">
-            {report.status === 'ok' ? 'All required services are up.' : `Unavailable: ${report.failing.join(', ')} down.`}
+          <p className="overall" data-testid="health-overall">
+            <span className={`badge ${overall.tone}`}>{overall.label}</span> {overall.summary}
           </p>
-          <table className="table" data-testid="health-table">
-            <thead>
-              <tr>
-                <th scope="col">Dependency</th>
-                <th scope="col">Status</th>
-                <th scope="col">Required</th>
-                <th scope="col">Latency</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {healthRows(report).map((row) => (
-                <tr key={row.name}>
-                  <td>{row.label}</td>
-                  <td>
-                    <span className={`badge ${row.tone}`}>{row.status}</span>
-                  </td>
-                  <td>{row.required}</td>
-                  <td>{row.latency}</td>
-                  <td className="detail">{row.detail}</td>
+          <div className="table-scroll">
+            <table className="table" data-testid="health-table">
+              <thead>
+                <tr>
+                  <th scope="col">Dependency</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Required</th>
+                  <th scope="col">Latency</th>
+                  <th scope="col">Detail</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {healthRows(report).map((row) => (
+                  <tr key={row.name} data-dependency={row.name}>
+                    <th scope="row">{row.label}</th>
+                    <td>
+                      <span className={`badge ${row.tone}`}>{row.status}</span>
+                    </td>
+                    <td>{row.required}</td>
+                    <td className="number">{row.latency}</td>
+                    <td className="detail">{row.detail}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </>
       )}
-      {checkedAt && <p className="muted">Checked at {checkedAt.toLocaleTimeString()}; refreshes every {REFRESH_MS / 1000} s.</p>}
+      {checkedAt && (
+        <p className="muted">
+          Last checked at {checkedAt.toLocaleTimeString()}; refreshes every {REFRESH_INTERVAL_MS / 1000} s.
+        </p>
+      )}
     </section>
   );
 }
