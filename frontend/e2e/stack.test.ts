@@ -103,6 +103,24 @@ describe('the whole stack from the launcher, in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
+  it('sends a signed-out visitor of a viewer URL to the login page, and back to that URL after signing in', async () => {
+    const fresh = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const visitor = await fresh.newPage();
+      const viewerUrl = `/viewer/viewer?StudyInstanceUIDs=${studyUid}`;
+      await visitor.goto(`${stack.url}${viewerUrl}`);
+      await visitor.getByTestId('login-form').waitFor();
+      expect(new URL(visitor.url()).pathname).toBe('/login');
+      await visitor.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
+      await visitor.getByLabel(/password/i).fill(adminPassword);
+      await visitor.getByRole('button', { name: /sign in/i }).click();
+      await visitor.waitForURL(`${stack.url}${viewerUrl}`);
+      await visitor.locator('canvas').first().waitFor({ timeout: 60_000 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('sends the security headers on the dashboard, the API and the viewer', async () => {
     for (const path of ['/', '/api/health', '/viewer/']) {
       const response = await fetch(`${stack.url}${path}`);

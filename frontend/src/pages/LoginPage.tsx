@@ -1,20 +1,26 @@
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError } from '../api/client';
-import { returnPathFrom } from '../auth/returnPath';
+import { isOutsideDashboard, returnPathFrom } from '../auth/returnPath';
 import { useSession } from '../auth/session';
 
 export function LoginPage() {
   const { user, signIn } = useSession();
   const navigate = useNavigate();
   const location = useLocation();
-  const returnTo = returnPathFrom(location.state);
+  const returnTo = returnPathFrom(location.state, location.search);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
 
-  if (user) return <Navigate to={returnTo} replace />;
+  if (user) {
+    if (isOutsideDashboard(returnTo)) {
+      window.location.replace(returnTo);
+      return null;
+    }
+    return <Navigate to={returnTo} replace />;
+  }
 
   const onSubmit = async (event: FormEvent) => {
     event.preventDefault();
@@ -22,7 +28,8 @@ export function LoginPage() {
     setError(null);
     try {
       await signIn(email, password);
-      navigate(returnTo, { replace: true });
+      if (isOutsideDashboard(returnTo)) window.location.replace(returnTo);
+      else navigate(returnTo, { replace: true });
     } catch (caught) {
       setError(caught instanceof ApiError ? caught.message : 'Sign-in failed. Try again.');
       setSubmitting(false);
