@@ -105,6 +105,14 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
 
     const array = await login([1, 2, 3]);
     expect(array.status).toBe(400);
+
+    const oversized = await login({ email: admin.email, password: 'x'.repeat(100_000) });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+
+    const wrongType = await backend.app.request('/api/auth/login', { method: 'POST', headers: { origin: 'http://gateway.test', 'content-type': 'text/plain' }, body: 'email=a' });
+    expect(wrongType.status).toBe(415);
+    expect(((await wrongType.json()) as { error: { message: string } }).error.message).toContain('Content-Type: application/json');
   });
 
   it('refuses a cross-origin sign-in and a cookie-carrying POST without Origin (CSRF)', async () => {

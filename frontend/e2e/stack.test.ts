@@ -133,6 +133,18 @@ describe('the whole stack from the launcher, in Chromium', () => {
     expect(api.status).toBe(200);
   });
 
+  it('answers a body over the /api limit with a JSON 413 that says what to do', async () => {
+    const response = await fetch(`${stack.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: stack.url },
+      body: Buffer.alloc(26 * 1024 * 1024, 0x20),
+    });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('payload_too_large');
+    expect(body.error.message).toContain('PD_MAX_API_BODY_SIZE');
+  });
+
   for (const service of ['orthanc', 'redis'] as const) {
     it(`answers 503 naming ${service} when it is killed, and 200 again once the launcher restarts it, backend untouched`, async () => {
       const before = servicePids(stack.runtimeDir);

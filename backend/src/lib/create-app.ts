@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { getCookie } from 'hono/cookie';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { authRoutes } from '../auth/auth.routes.js';
 import { resolveSession, SESSION_COOKIE } from '../auth/sessions.js';
@@ -10,6 +11,12 @@ import type { AppDeps, AppEnv } from './context.js';
 import { originCheck } from './csrf.js';
 import { AppError, errorBody, formatZodIssues } from './errors.js';
 import { requestIdMiddleware } from './request-id.js';
+
+// Hono's validators throw these; say what to change instead of echoing the status text.
+const httpExceptionMessages: Record<number, { code: string; message: string }> = {
+  413: { code: 'payload_too_large', message: 'The request body is too large.' },
+  415: { code: 'unsupported_media_type', message: 'Send the request body as JSON, with Content-Type: application/json.' },
+};
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({
@@ -54,13 +61,17 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use('/api/*', originCheck(deps.config.publicUrl.origin));
+  // JSON endpoints never need more; uploads get their own streaming routes and limits.
+  app.use(
+    '/api/auth/*',
+    bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json(errorBody(c, 'payload_too_large', 'The request body is too large (64 KiB at most here).'), 413) }),
+  );
 
   app.onError((error, c) => {
     if (error instanceof AppError) return c.json(errorBody(c, error.code, error.message, error.details), error.status);
     if (error instanceof HTTPException) {
-      const status = error.status;
-      const message = status === 413 ? 'The request body is too large.' : error.message || 'The request could not be processed.';
-      return c.json(errorBody(c, status === 413 ? 'payload_too_large' : 'bad_request', message), status);
+      const known = httpExceptionMessages[error.status];
+      return c.json(errorBody(c, known?.code ?? 'bad_request', known?.message ?? (error.message || 'The request could not be processed.')), error.status);
     }
     if (error instanceof SyntaxError) return c.json(errorBody(c, 'malformed_json', 'The request body is not valid JSON.'), 400);
     deps.log.error({ err: error, requestId: c.get('requestId') }, 'unhandled error');
