@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
+const secret = 'x'.repeat(32);
+
 describe('backend configuration', () => {
-  it('has defaults for everything but secrets', () => {
-    const config = loadConfig({});
+  it('has defaults for everything but the JWT secret', () => {
+    expect(() => loadConfig({})).toThrow(/PD_JWT_SECRET: is required/);
+  });
+
+  it('has working defaults', () => {
+    const config = loadConfig({ PD_JWT_SECRET: secret });
     expect(config.port).toBe(8081);
     expect(config.publicUrl.origin).toBe('http://localhost:8080');
     expect(config.secureCookies).toBe(false);
@@ -12,7 +18,7 @@ describe('backend configuration', () => {
   });
 
   it('derives Secure cookies from an https public URL and trims trailing slashes', () => {
-    const config = loadConfig({ PD_PUBLIC_URL: 'https://pacs.example.org', PD_ORTHANC_URL: 'http://orthanc:8042/', PD_INFERENCE_URL: 'http://infer:8000/' });
+    const config = loadConfig({ PD_JWT_SECRET: secret, PD_PUBLIC_URL: 'https://pacs.example.org', PD_ORTHANC_URL: 'http://orthanc:8042/', PD_INFERENCE_URL: 'http://infer:8000/' });
     expect(config.secureCookies).toBe(true);
     expect(config.orthanc.url).toBe('http://orthanc:8042');
     expect(config.inference.url).toBe('http://infer:8000');
@@ -21,7 +27,7 @@ describe('backend configuration', () => {
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
-      loadConfig({ PD_BACKEND_PORT: '99999', PD_REDIS_URL: 'http://redis', PD_INFERENCE_REQUIRED: 'maybe' });
+      loadConfig({ PD_JWT_SECRET: 'short', PD_BACKEND_PORT: '99999', PD_REDIS_URL: 'http://redis', PD_INFERENCE_REQUIRED: 'maybe' });
     } catch (caught) {
       error = caught;
     }
@@ -30,5 +36,6 @@ describe('backend configuration', () => {
     expect(message).toContain('PD_BACKEND_PORT');
     expect(message).toContain('PD_REDIS_URL: must start with redis:// or rediss://');
     expect(message).toContain('PD_INFERENCE_REQUIRED');
+    expect(message).toContain('PD_JWT_SECRET: must be at least 32 characters');
   });
 });

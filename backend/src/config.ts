@@ -18,6 +18,17 @@ const configSchema = z.object({
   PD_INFERENCE_URL: z.union([z.url(), z.literal('')]).default(''),
   PD_INFERENCE_REQUIRED: booleanish.default(false),
   PD_SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(12 * 60 * 60),
+  PD_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(600),
+  PD_JWT_SECRET: z
+    .string({ error: 'is required (a random string of at least 32 characters; the stack launcher generates one)' })
+    .min(32, 'must be at least 32 characters (the stack launcher generates one)'),
+  PD_PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(128).default(12),
+  PD_LOCKOUT_THRESHOLD: z.coerce.number().int().min(1).default(5),
+  PD_LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(10).default(15 * 60),
+  PD_IP_FAILURE_LIMIT: z.coerce.number().int().min(1).default(30),
+  PD_INVITATION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
+  PD_SMTP_URL: z.union([z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://'), z.literal('')]).default(''),
+  PD_SMTP_FROM: z.string().default('Preview-DICOM <no-reply@preview-dicom.local>'),
   PD_HEALTH_TIMEOUT_MS: z.coerce.number().int().min(100).default(2000),
   PD_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   PD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -34,6 +45,12 @@ export type AppConfig = {
   orthanc: { url: string; user: string; password: string; timeoutMs: number };
   inference: { url: string | null; required: boolean };
   sessionTtlSeconds: number;
+  accessTokenTtlSeconds: number;
+  jwtSecret: Uint8Array;
+  passwordMinLength: number;
+  lockout: { threshold: number; windowSeconds: number; ipFailureLimit: number };
+  invitationTtlHours: number;
+  smtp: { url: string; from: string } | null;
   healthTimeoutMs: number;
   logLevel: z.infer<typeof configSchema>['PD_LOG_LEVEL'];
   trustProxy: boolean;
@@ -64,6 +81,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     inference: { url: c.PD_INFERENCE_URL ? c.PD_INFERENCE_URL.replace(/\/+$/, '') : null, required: c.PD_INFERENCE_REQUIRED },
     sessionTtlSeconds: c.PD_SESSION_TTL_SECONDS,
+    accessTokenTtlSeconds: c.PD_ACCESS_TOKEN_TTL_SECONDS,
+    jwtSecret: new TextEncoder().encode(c.PD_JWT_SECRET),
+    passwordMinLength: c.PD_PASSWORD_MIN_LENGTH,
+    lockout: { threshold: c.PD_LOCKOUT_THRESHOLD, windowSeconds: c.PD_LOCKOUT_WINDOW_SECONDS, ipFailureLimit: c.PD_IP_FAILURE_LIMIT },
+    invitationTtlHours: c.PD_INVITATION_TTL_HOURS,
+    smtp: c.PD_SMTP_URL ? { url: c.PD_SMTP_URL, from: c.PD_SMTP_FROM } : null,
     healthTimeoutMs: c.PD_HEALTH_TIMEOUT_MS,
     logLevel: c.PD_LOG_LEVEL,
     trustProxy: c.PD_TRUST_PROXY,

@@ -40,12 +40,16 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
     expect(response.status).toBe(200);
     const body = (await response.json()) as { user: { email: string; role: string; mustChangePassword: boolean } };
     expect(body.user).toMatchObject({ email: 'admin@example.org', role: 'admin', mustChangePassword: true });
-    const setCookie = response.headers.getSetCookie()[0]!;
-    expect(setCookie).toMatch(/^pd_session=[A-Za-z0-9_-]{43};/);
-    expect(setCookie).toContain('HttpOnly');
-    expect(setCookie).toContain('SameSite=Lax');
-    expect(setCookie).toContain('Path=/');
-    expect(setCookie).not.toContain('Secure'); // PD_PUBLIC_URL is http in this test
+    const [access, refresh] = ['pd_access', 'pd_refresh'].map((name) => response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))!);
+    expect(access).toMatch(/^pd_access=[\w-]+\.[\w-]+\.[\w-]+;/);
+    expect(access).toContain('HttpOnly');
+    expect(access).toContain('SameSite=Lax');
+    expect(access).toContain('Path=/;');
+    expect(access).not.toContain('Secure'); // PD_PUBLIC_URL is http in this test
+    expect(refresh).toMatch(/^pd_refresh=[A-Za-z0-9_-]{43};/);
+    expect(refresh).toContain('HttpOnly');
+    expect(refresh).toContain('SameSite=Strict');
+    expect(refresh).toContain('Path=/api/auth');
 
     const cookie = cookieFrom(response);
     const session = await backend.app.request('/api/auth/session', { headers: { cookie } });
@@ -66,7 +70,7 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
           body: JSON.stringify({ email: created.email, password: created.password }),
         });
         expect(response.status).toBe(200);
-        expect(response.headers.getSetCookie()[0]).toContain('Secure');
+        for (const cookie of response.headers.getSetCookie()) expect(cookie).toContain('Secure');
       });
     } finally {
       await tls.close();
@@ -131,10 +135,13 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
   it('refuses unauthenticated and forged sessions', async () => {
     expect((await backend.app.request('/api/auth/session')).status).toBe(401);
     expect((await backend.app.request('/api/auth/check')).status).toBe(401);
-    const forged = await backend.app.request('/api/auth/check', { headers: { cookie: 'pd_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+    const forged = await backend.app.request('/api/auth/check', { headers: { cookie: 'pd_access=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.AAAA' } });
     expect(forged.status).toBe(401);
-    const absurd = await backend.app.request('/api/auth/check', { headers: { cookie: `pd_session=${'x'.repeat(5000)}` } });
+    const absurd = await backend.app.request('/api/auth/session', { headers: { cookie: `pd_access=${'x'.repeat(5000)}` } });
     expect(absurd.status).toBe(401);
+    const badBearer = await backend.app.request('/api/auth/session', { headers: { authorization: 'Bearer nope' } });
+    expect(badBearer.status).toBe(401);
+    expect(((await badBearer.json()) as { error: { code: string } }).error.code).toBe('invalid_token');
   });
 
   it('logs out: the session row is revoked, the token no longer works, and both are audited', async () => {
@@ -192,7 +199,7 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
     expect(doc.status).toBe(200);
     const body = (await doc.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/api/health', '/api/auth/login', '/api/auth/logout', '/api/auth/session', '/api/auth/check']));
+    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/api/health', '/api/auth/login', '/api/auth/refresh', '/api/auth/logout', '/api/auth/session', '/api/auth/check']));
     const page = await backend.app.request('/api/docs');
     expect(await page.text()).toContain('swagger-ui');
     const bundle = await backend.app.request('/api/docs/assets/swagger-ui-bundle.js');

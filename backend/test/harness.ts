@@ -1,5 +1,6 @@
 // Integration harness: real Orthanc and Redis from Debian's packages, on free loopback
 // ports in a temporary folder, started by the same code as the stack launcher.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,10 @@ import { findFreePorts } from '../../infra/src/ports.js';
 import type { ManagedProcess } from '../../infra/src/process.js';
 import { startOrthanc, type OrthancOptions } from '../../infra/src/services/orthanc.js';
 import { startRedis, type RedisOptions } from '../../infra/src/services/redis.js';
+import { eq } from 'drizzle-orm';
+import { hashPassword } from '../src/auth/password.js';
 import { loadConfig, type AppConfig } from '../src/config.js';
+import { groupMembers, groups, users, type Role } from '../src/db/schema.js';
 import type { AppDeps } from '../src/lib/context.js';
 import { createApp } from '../src/lib/create-app.js';
 import { closeDeps, createDeps } from '../src/lib/deps.js';
@@ -88,6 +92,7 @@ export function testConfig(services: TestServices, overrides: Record<string, str
     PD_ORTHANC_USER: services.orthanc.user,
     PD_ORTHANC_PASSWORD: services.orthanc.password,
     PD_PUBLIC_URL: 'http://gateway.test',
+    PD_JWT_SECRET: 'integration-test-jwt-secret-0123456789abcdef',
     PD_HEALTH_TIMEOUT_MS: '1500',
     PD_LOG_LEVEL: 'silent',
     ...overrides,
@@ -105,8 +110,41 @@ export function createTestBackend(services: TestServices, overrides: Record<stri
 /** Headers a browser on the gateway's own page would send. */
 export const sameOrigin = { origin: 'http://gateway.test', 'content-type': 'application/json' };
 
-export function cookieFrom(response: Response, name = 'pd_session'): string {
+export function cookieFrom(response: Response, name = 'pd_access'): string {
   const header = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
   if (!header) throw new Error(`no ${name} cookie in response`);
   return header.split(';')[0]!;
+}
+
+/** Both session cookies as one Cookie header, as a browser on /api/auth would send them. */
+export function sessionCookies(response: Response): string {
+  return `${cookieFrom(response, 'pd_access')}; ${cookieFrom(response, 'pd_refresh')}`;
+}
+
+/** A user straight in the database (a fixture), optionally in groups created on the fly. */
+export async function createUser(
+  deps: AppDeps,
+  input: { email: string; role: Role; password?: string; groups?: string[]; mustChangePassword?: boolean; isActive?: boolean },
+): Promise<{ id: string; email: string; password: string; groupIds: string[] }> {
+  const password = input.password ?? 'a-long-test-password-42';
+  const id = randomUUID();
+  deps.db.insert(users).values({ id, email: input.email.toLowerCase(), displayName: input.email.split('@')[0]!, role: input.role, passwordHash: await hashPassword(password), mustChangePassword: input.mustChangePassword ?? false, isActive: input.isActive ?? true }).run();
+  const groupIds = (input.groups ?? []).map((name) => ensureGroup(deps, name));
+  for (const groupId of groupIds) deps.db.insert(groupMembers).values({ groupId, userId: id }).run();
+  return { id, email: input.email.toLowerCase(), password, groupIds };
+}
+
+export function ensureGroup(deps: AppDeps, name: string): string {
+  const existing = deps.db.select().from(groups).where(eq(groups.nameKey, name.toLowerCase())).get();
+  if (existing) return existing.id;
+  const id = randomUUID();
+  deps.db.insert(groups).values({ id, name, nameKey: name.toLowerCase() }).run();
+  return id;
+}
+
+/** Signs in through the API and returns the Cookie header a browser would then send. */
+export async function signIn(backend: TestBackend, email: string, password: string): Promise<{ cookie: string; response: Response }> {
+  const response = await backend.app.request('/api/auth/login', { method: 'POST', headers: sameOrigin, body: JSON.stringify({ email, password }) });
+  if (response.status !== 200) throw new Error(`sign-in of ${email} failed: ${response.status} ${await response.text()}`);
+  return { cookie: sessionCookies(response), response };
 }

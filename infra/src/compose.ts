@@ -69,6 +69,7 @@ export function renderComposeConfigs(outDir: string, options: { publicUrl: strin
     PD_ORTHANC_URL: `http://orthanc:${L.orthancHttpPort}`,
     PD_ORTHANC_USER: secrets.orthancUser,
     PD_ORTHANC_PASSWORD: secrets.orthancPassword,
+    PD_JWT_SECRET: secrets.jwtSecret,
     PD_INFERENCE_URL: options.inferenceUrl,
     PD_LOG_LEVEL: options.logLevel,
   };

@@ -6,19 +6,23 @@ const secretsSchema = z.object({
   orthancUser: z.string().min(1),
   orthancPassword: z.string().min(16),
   redisPassword: z.string().min(16),
+  jwtSecret: z.string().min(32),
 });
 export type StackSecrets = z.infer<typeof secretsSchema>;
 
 const generate = () => randomBytes(24).toString('base64url');
 
-/** Generated on first start and kept (mode 0600) so restarts keep working with the same data. */
+const fresh = (): StackSecrets => ({ orthancUser: 'preview', orthancPassword: generate(), redisPassword: generate(), jwtSecret: randomBytes(48).toString('base64url') });
+
+/**
+ * Generated on first start and kept (mode 0600) so restarts keep working with the same
+ * data. A secret added by a newer version is generated and added; existing ones never change.
+ */
 export function loadOrCreateSecrets(path: string): StackSecrets {
-  if (existsSync(path)) {
-    const parsed = secretsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.issues[0]?.message}); restore it or run "./stack reset".`);
-    return parsed.data;
-  }
-  const secrets: StackSecrets = { orthancUser: 'preview', orthancPassword: generate(), redisPassword: generate() };
-  writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  return secrets;
+  const stored: unknown = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+  const merged = { ...fresh(), ...(typeof stored === 'object' && stored ? stored : {}) };
+  const parsed = secretsSchema.safeParse(merged);
+  if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}); restore it or run "./stack reset".`);
+  if (JSON.stringify(stored) !== JSON.stringify(parsed.data)) writeFileSync(path, `${JSON.stringify(parsed.data, null, 2)}\n`, { mode: 0o600 });
+  return parsed.data;
 }

@@ -81,6 +81,7 @@ export function backendEnv(config: StackConfig, secrets: StackSecrets): Record<s
     PD_ORTHANC_URL: `http://127.0.0.1:${config.ports.orthancHttp}`,
     PD_ORTHANC_USER: secrets.orthancUser,
     PD_ORTHANC_PASSWORD: secrets.orthancPassword,
+    PD_JWT_SECRET: secrets.jwtSecret,
     PD_INFERENCE_URL: config.inferenceUrl,
     PD_LOG_LEVEL: config.logLevel,
   };

@@ -1,4 +1,4 @@
-import type { Tx, Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { auditLog } from '../db/schema.js';
 
 export type AuditActor = { userId: string | null; role: string | null; email: string | null; ip: string | null; requestId: string | null };
@@ -29,4 +29,9 @@ export function writeAudit(tx: Tx | Db, actor: AuditActor, entry: AuditEntry): v
       details: entry.details ?? null,
     })
     .run();
+}
+
+/** The acting user as the audit trail records them. */
+export function actorOf(ctx: { ip: string | null; requestId: string; credential?: { via: string } | null }, user: { id: string; role: string; email: string } | null): AuditActor {
+  return { userId: user?.id ?? null, role: user?.role ?? null, email: user?.email ?? null, ip: ctx.ip, requestId: ctx.requestId };
 }

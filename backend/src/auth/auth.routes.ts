@@ -1,93 +1,152 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../lib/context.js';
 import { isSafeMethod, passesOriginCheck } from '../lib/csrf.js';
-import { errorBodySchema, unauthorized } from '../lib/errors.js';
-import { loginInputSchema, loginUser, logoutUser } from './auth.service.js';
-import { SESSION_COOKIE } from './sessions.js';
+import { errorBodySchema } from '../lib/errors.js';
+import {
+  changePassword,
+  changePasswordInputSchema,
+  listMySessions,
+  loginInputSchema,
+  loginUser,
+  logout,
+  logoutEverywhere,
+  refreshSession,
+  requireUser,
+  revokeMySession,
+} from './auth.service.js';
+import { clearSessionCookies, setSessionCookies } from './cookies.js';
+import { REFRESH_COOKIE } from './sessions.js';
 
-const sessionUserSchema = z
+export const groupRefSchema = z.object({ id: z.string(), name: z.string() }).openapi('GroupRef');
+
+export const sessionUserSchema = z
   .object({
     id: z.string(),
     email: z.string(),
     displayName: z.string(),
     role: z.enum(['admin', 'researcher', 'radiologist']),
     mustChangePassword: z.boolean(),
+    groups: z.array(groupRefSchema),
   })
   .openapi('SessionUser');
 
-const errors = {
-  400: { description: 'Malformed input', content: { 'application/json': { schema: errorBodySchema } } },
-  401: { description: 'Not signed in or wrong credentials', content: { 'application/json': { schema: errorBodySchema } } },
-  403: { description: 'Cross-origin request refused', content: { 'application/json': { schema: errorBodySchema } } },
-  503: { description: 'Session store unreachable', content: { 'application/json': { schema: errorBodySchema } } },
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const errorResponses = {
+  400: json(errorBodySchema, 'Malformed input'),
+  401: json(errorBodySchema, 'Not signed in, or the sign-in expired'),
+  403: json(errorBodySchema, 'Not allowed, cross-origin, or a password change is due first'),
+  404: json(errorBodySchema, 'Not found (or not visible to you)'),
+  429: json(errorBodySchema, 'Too many failed attempts'),
+  503: json(errorBodySchema, 'Session store unreachable'),
+};
+const { 400: e400, 401: e401, 403: e403, 404: e404, 429: e429, 503: e503 } = errorResponses;
+
+const userBody = json(z.object({ user: sessionUserSchema }), 'The signed-in user');
+const sessionSchema = z
+  .object({ id: z.string(), createdAt: z.string(), lastSeenAt: z.string(), ip: z.string().nullable(), userAgent: z.string().nullable(), current: z.boolean() })
+  .openapi('MySession');
+
+const routes = {
+  login: createRoute({
+    method: 'post',
+    path: '/auth/login',
+    tags: ['auth'],
+    summary: 'Sign in; sets the access cookie (JWT, ~10 min) and the rotating refresh cookie',
+    request: { body: { required: true, content: { 'application/json': { schema: loginInputSchema } } } },
+    responses: { 200: userBody, 400: e400, 401: e401, 403: e403, 429: e429, 503: e503 },
+  }),
+  refresh: createRoute({
+    method: 'post',
+    path: '/auth/refresh',
+    tags: ['auth'],
+    summary: 'New access and refresh cookies for the refresh cookie; a replayed refresh token ends the session',
+    responses: { 200: userBody, 401: e401, 403: e403, 409: json(errorBodySchema, 'Another tab refreshed at the same moment; retry'), 503: e503 },
+  }),
+  logout: createRoute({ method: 'post', path: '/auth/logout', tags: ['auth'], summary: 'End this session', responses: { 204: { description: 'Signed out' }, 400: e400, 401: e401, 403: e403 } }),
+  logoutAll: createRoute({ method: 'post', path: '/auth/logout-all', tags: ['auth'], summary: 'End every session of this user', responses: { 204: { description: 'Signed out everywhere' }, 401: e401, 403: e403 } }),
+  session: createRoute({ method: 'get', path: '/auth/session', tags: ['auth'], summary: 'Who is signed in', responses: { 200: userBody, 401: e401, 503: e503 } }),
+  changePassword: createRoute({
+    method: 'post',
+    path: '/auth/change-password',
+    tags: ['auth'],
+    summary: 'Change my password (needs the current one); ends my other sessions',
+    request: { body: { required: true, content: { 'application/json': { schema: changePasswordInputSchema } } } },
+    responses: { 204: { description: 'Changed' }, 400: e400, 401: e401, 403: e403 },
+  }),
+  sessions: createRoute({
+    method: 'get',
+    path: '/auth/sessions',
+    tags: ['auth'],
+    summary: 'My active sessions',
+    responses: { 200: json(z.object({ sessions: z.array(sessionSchema) }), 'Sessions'), 401: e401 },
+  }),
+  revokeSession: createRoute({
+    method: 'delete',
+    path: '/auth/sessions/{id}',
+    tags: ['auth'],
+    summary: 'Revoke one of my sessions',
+    request: { params: z.object({ id: z.uuid() }) },
+    responses: { 204: { description: 'Revoked' }, 400: e400, 401: e401, 403: e403, 404: e404 },
+  }),
+  check: createRoute({
+    method: 'get',
+    path: '/auth/check',
+    tags: ['auth'],
+    summary: 'Session check used by the gateway (nginx auth_request) for pages that need a signed-in user',
+    description: 'nginx passes the original method in X-Original-Method; a state-changing call must also pass the same-origin check.',
+    request: { headers: z.object({ 'x-original-method': z.string().max(16).optional() }) },
+    responses: { 204: { description: 'Signed in' }, 401: { description: 'Not signed in' }, 403: { description: 'Cross-origin state-changing request' } },
+  }),
 };
 
-const loginRoute = createRoute({
-  method: 'post',
-  path: '/auth/login',
-  tags: ['auth'],
-  summary: 'Sign in with e-mail and password; sets an HttpOnly session cookie',
-  request: { body: { required: true, content: { 'application/json': { schema: loginInputSchema } } } },
-  responses: { 200: { description: 'Signed in', content: { 'application/json': { schema: z.object({ user: sessionUserSchema }) } } }, ...errors },
-});
-
-const logoutRoute = createRoute({
-  method: 'post',
-  path: '/auth/logout',
-  tags: ['auth'],
-  summary: 'End this session',
-  responses: { 204: { description: 'Signed out' }, ...errors },
-});
-
-const sessionRoute = createRoute({
-  method: 'get',
-  path: '/auth/session',
-  tags: ['auth'],
-  summary: 'Who is signed in',
-  responses: { 200: { description: 'The signed-in user', content: { 'application/json': { schema: z.object({ user: sessionUserSchema }) } } }, 401: errors[401] },
-});
-
-const checkRoute = createRoute({
-  method: 'get',
-  path: '/auth/check',
-  tags: ['auth'],
-  summary: 'Session check used by the gateway (nginx auth_request) before proxying /dicom-web',
-  description:
-    'nginx passes the original method in X-Original-Method; a state-changing DICOMweb call (STOW) must also pass the same-origin check, or it is refused with 403.',
-  request: { headers: z.object({ 'x-original-method': z.string().max(16).optional() }) },
-  responses: { 204: { description: 'Signed in' }, 401: { description: 'Not signed in' }, 403: { description: 'Cross-origin state-changing request' } },
-});
-
 export const authRoutes = new OpenAPIHono<AppEnv>()
-  .openapi(loginRoute, async (c) => {
+  .openapi(routes.login, async (c) => {
     const ctx = c.get('ctx');
-    const { token, user } = await loginUser({ ctx, input: c.req.valid('json') });
-    setCookie(c, SESSION_COOKIE, token, {
-      httpOnly: true,
-      secure: ctx.config.secureCookies,
-      sameSite: 'Lax',
-      path: '/',
-      maxAge: ctx.config.sessionTtlSeconds,
-    });
+    const { tokens, user } = await loginUser({ ctx, input: c.req.valid('json') });
+    setSessionCookies(c, ctx.config, tokens);
     c.header('Cache-Control', 'no-store');
     return c.json({ user }, 200);
   })
-  .openapi(logoutRoute, async (c) => {
+  .openapi(routes.refresh, async (c) => {
     const ctx = c.get('ctx');
-    const token = getCookie(c, SESSION_COOKIE);
-    if (!token) throw unauthorized();
-    await logoutUser({ ctx, input: { token } });
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: ctx.config.secureCookies });
+    try {
+      const { tokens, user } = await refreshSession({ ctx, input: { refreshToken: getCookie(c, REFRESH_COOKIE) } });
+      setSessionCookies(c, ctx.config, tokens);
+      c.header('Cache-Control', 'no-store');
+      return c.json({ user }, 200);
+    } catch (error) {
+      if ((error as { status?: number }).status === 401) clearSessionCookies(c, ctx.config);
+      throw error;
+    }
+  })
+  .openapi(routes.logout, async (c) => {
+    const ctx = c.get('ctx');
+    await logout({ ctx });
+    clearSessionCookies(c, ctx.config);
     return c.body(null, 204);
   })
-  .openapi(sessionRoute, (c) => {
-    const { user } = c.get('ctx');
-    if (!user) throw unauthorized();
+  .openapi(routes.logoutAll, async (c) => {
+    const ctx = c.get('ctx');
+    await logoutEverywhere({ ctx });
+    clearSessionCookies(c, ctx.config);
+    return c.body(null, 204);
+  })
+  .openapi(routes.session, (c) => {
+    const user = requireUser(c.get('ctx'));
     c.header('Cache-Control', 'no-store');
     return c.json({ user }, 200);
   })
-  .openapi(checkRoute, (c) => {
+  .openapi(routes.changePassword, async (c) => {
+    await changePassword({ ctx: c.get('ctx'), input: c.req.valid('json') });
+    return c.body(null, 204);
+  })
+  .openapi(routes.sessions, (c) => c.json({ sessions: listMySessions({ ctx: c.get('ctx') }) }, 200))
+  .openapi(routes.revokeSession, async (c) => {
+    await revokeMySession({ ctx: c.get('ctx'), input: { sessionId: c.req.valid('param').id } });
+    return c.body(null, 204);
+  })
+  .openapi(routes.check, (c) => {
     c.header('Cache-Control', 'no-store');
     const ctx = c.get('ctx');
     if (!ctx.user) return c.body(null, 401);

@@ -1,73 +1,120 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
-import { sessions, users } from '../db/schema.js';
-import type { AppDeps, SessionUser } from '../lib/context.js';
-import { serviceUnavailable } from '../lib/errors.js';
+import { sessions } from '../db/schema.js';
+import type { AppDeps } from '../lib/context.js';
+import { AppError, serviceUnavailable } from '../lib/errors.js';
+import { randomSecret, sha256, signAccessToken } from './tokens.js';
 
-export const SESSION_COOKIE = 'pd_session';
+export const ACCESS_COOKIE = 'pd_access';
+export const REFRESH_COOKIE = 'pd_refresh';
+export const SHARE_COOKIE = 'pd_share';
 
-type StoredSession = { sessionId: string; userId: string };
+/** Two tabs may refresh with the same token at once; within this window that is not theft. */
+const CONCURRENT_REFRESH_GRACE_MS = 10_000;
 
-// Only a hash of the cookie value is stored, so a Redis dump cannot be replayed as cookies.
-const redisKey = (token: string) => `pd:session:${createHash('sha256').update(token).digest('hex')}`;
+const activeKey = (sessionId: string) => `pd:sess:${sessionId}`;
+const refreshKey = (token: string) => `pd:refresh:${sha256(token)}`;
+const refreshUsedKey = (token: string) => `pd:refresh-used:${sha256(token)}`;
 
-/** Creates the session row inside the caller's transaction; returns the token to put in the cookie. */
-export function insertSessionRow(tx: Tx, input: { userId: string; ip: string | null; userAgent: string | null; ttlSeconds: number }) {
+type RefreshState = { sessionId: string; userId: string };
+export type IssuedTokens = { accessToken: string; refreshToken: string };
+
+const storeDown = (error: unknown, deps: AppDeps): never => {
+  deps.log.error({ err: error }, 'session store (redis) unavailable');
+  throw serviceUnavailable('Sign-in is unavailable right now (session store unreachable). Try again shortly.');
+};
+
+/** Inserts the session row (the refresh-token family) inside the caller's transaction. */
+export function insertSessionRow(tx: Tx, input: { userId: string; ip: string | null; userAgent: string | null; ttlSeconds: number }): string {
   const now = Date.now();
   const sessionId = randomUUID();
   tx.insert(sessions)
-    .values({
-      id: sessionId,
-      userId: input.userId,
-      lastSeenAt: new Date(now),
-      expiresAt: new Date(now + input.ttlSeconds * 1000),
-      ip: input.ip,
-      userAgent: input.userAgent?.slice(0, 512) ?? null,
-    })
+    .values({ id: sessionId, userId: input.userId, lastSeenAt: new Date(now), expiresAt: new Date(now + input.ttlSeconds * 1000), ip: input.ip, userAgent: input.userAgent?.slice(0, 512) ?? null })
     .run();
-  return { sessionId, token: randomBytes(32).toString('base64url') };
+  return sessionId;
 }
 
-export async function storeSessionToken(deps: AppDeps, token: string, session: StoredSession): Promise<void> {
+/** Activates a session in Redis and issues its first access and refresh tokens. */
+export async function activateSession(deps: AppDeps, session: { sessionId: string; userId: string }): Promise<IssuedTokens> {
+  const refreshToken = randomSecret();
+  const ttl = deps.config.sessionTtlSeconds;
   try {
-    await deps.redis.set(redisKey(token), JSON.stringify(session), 'EX', deps.config.sessionTtlSeconds);
+    await deps.redis
+      .multi()
+      .set(activeKey(session.sessionId), session.userId, 'EX', ttl)
+      .set(refreshKey(refreshToken), JSON.stringify(session satisfies RefreshState), 'EX', ttl)
+      .exec();
   } catch (error) {
-    deps.log.error({ err: error }, 'redis unavailable while storing a session');
-    throw serviceUnavailable('Sign-in is unavailable right now (session store unreachable). Try again shortly.');
+    storeDown(error, deps);
   }
+  return { refreshToken, accessToken: await signAccessToken(deps.config.jwtSecret, session, deps.config.accessTokenTtlSeconds) };
 }
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; sessionId: string; userId: string; tokens: IssuedTokens }
+  | { kind: 'invalid' }
+  | { kind: 'concurrent' }
+  | { kind: 'reused'; sessionId: string; userId: string };
 
 /**
- * Resolves a cookie token to its user. Fails closed: when Redis cannot be read the
- * caller is treated as signed out rather than trusted.
+ * Rotates a refresh token: each one works once. Presenting a spent token again (outside
+ * a short window for two tabs refreshing together) means it was copied: the caller
+ * revokes the whole session family.
  */
-export async function resolveSession(deps: AppDeps, token: string | undefined): Promise<{ sessionId: string; user: SessionUser } | null> {
-  if (!token || token.length > 128) return null;
+export async function rotateRefreshToken(deps: AppDeps, refreshToken: string): Promise<RefreshOutcome> {
   let raw: string | null;
+  let firstUse: string | null;
   try {
-    raw = await deps.redis.get(redisKey(token));
+    raw = await deps.redis.get(refreshKey(refreshToken));
+    if (!raw) return { kind: 'invalid' };
+    const ttl = Math.max(await deps.redis.ttl(refreshKey(refreshToken)), 1);
+    // SET NX: exactly one caller ever wins a given refresh token.
+    firstUse = await deps.redis.set(refreshUsedKey(refreshToken), String(Date.now()), 'EX', ttl, 'NX');
   } catch (error) {
-    deps.log.warn({ err: error }, 'redis unavailable while resolving a session');
-    return null;
+    return storeDown(error, deps);
   }
-  if (!raw) return null;
-  const stored = JSON.parse(raw) as StoredSession;
-  const row = deps.db
-    .select({ user: users, revokedAt: sessions.revokedAt, expiresAt: sessions.expiresAt })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(sessions.id, stored.sessionId))
-    .get();
-  if (!row || row.revokedAt || row.expiresAt.getTime() < Date.now() || !row.user.isActive) return null;
-  const { id, email, displayName, role, mustChangePassword } = row.user;
-  return { sessionId: stored.sessionId, user: { id, email, displayName, role, mustChangePassword } };
+  const state = JSON.parse(raw) as RefreshState;
+  if (firstUse !== 'OK') {
+    const usedAt = Number(await deps.redis.get(refreshUsedKey(refreshToken)).catch(() => '0'));
+    if (Date.now() - usedAt < CONCURRENT_REFRESH_GRACE_MS) return { kind: 'concurrent' };
+    return { kind: 'reused', ...state };
+  }
+  if (!(await isSessionActive(deps, state.sessionId))) return { kind: 'invalid' };
+  const tokens = await activateSession(deps, state);
+  return { kind: 'rotated', ...state, tokens };
+}
+
+/** Whether a session is still live. Throws 503 when Redis cannot say: never assume yes. */
+export async function isSessionActive(deps: AppDeps, sessionId: string): Promise<boolean> {
+  try {
+    return (await deps.redis.exists(activeKey(sessionId))) === 1;
+  } catch (error) {
+    deps.log.warn({ err: error }, 'redis unavailable while checking a session');
+    throw new AppError(503, 'session_store_unavailable', 'Sessions cannot be checked right now (session store unreachable). Try again shortly.');
+  }
 }
 
 export function markSessionRevoked(tx: Tx, sessionId: string): void {
   tx.update(sessions).set({ revokedAt: new Date() }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt))).run();
 }
 
-export async function forgetSessionToken(deps: AppDeps, token: string): Promise<void> {
-  await deps.redis.del(redisKey(token));
+/** Ends sessions in Redis at once; their access tokens stop working on the next request. */
+export async function deactivateSessions(deps: AppDeps, sessionIds: string[]): Promise<void> {
+  if (!sessionIds.length) return;
+  await deps.redis.del(...sessionIds.map(activeKey));
+}
+
+export function activeSessionIdsOf(tx: Tx, userId: string): string[] {
+  return tx
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, new Date())))
+    .all()
+    .map((row) => row.id);
+}
+
+export function touchSession(tx: Tx, sessionId: string, ttlSeconds: number): void {
+  const now = Date.now();
+  tx.update(sessions).set({ lastSeenAt: new Date(now), expiresAt: new Date(now + ttlSeconds * 1000) }).where(eq(sessions.id, sessionId)).run();
 }

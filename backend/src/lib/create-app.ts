@@ -1,10 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { getCookie } from 'hono/cookie';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { authRoutes } from '../auth/auth.routes.js';
-import { resolveSession, SESSION_COOKIE } from '../auth/sessions.js';
+import { resolvePrincipal } from '../auth/principal.js';
 import { docsRoutes } from '../docs/docs.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
 import type { AppDeps, AppEnv } from './context.js';
@@ -17,6 +16,8 @@ const httpExceptionMessages: Record<number, { code: string; message: string }> =
   413: { code: 'payload_too_large', message: 'The request body is too large.' },
   415: { code: 'unsupported_media_type', message: 'Send the request body as JSON, with Content-Type: application/json.' },
 };
+
+const passwordChangeAllowlist = ['/api/auth/', '/api/health', '/api/docs', '/api/openapi.json'];
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({
@@ -47,16 +48,17 @@ export function createApp(deps: AppDeps) {
     } catch {
       socketIp = null; // not served by node-server (app.request in unit tests)
     }
-    const token = getCookie(c, SESSION_COOKIE);
-    const session = token ? await resolveSession(deps, token) : null;
-    c.set('ctx', {
-      ...deps,
-      requestId: c.get('requestId'),
-      ip: forwardedIp ?? socketIp,
-      userAgent: c.req.header('user-agent') ?? null,
-      user: session?.user ?? null,
-      sessionId: session?.sessionId ?? null,
-    });
+    const principal = await resolvePrincipal(deps, c);
+    c.set('ctx', { ...deps, requestId: c.get('requestId'), ip: forwardedIp ?? socketIp, userAgent: c.req.header('user-agent') ?? null, ...principal });
+    await next();
+  });
+
+  // A user whose password must change may do nothing else until it has.
+  app.use('/api/*', async (c, next) => {
+    const { user } = c.get('ctx');
+    if (user?.mustChangePassword && !passwordChangeAllowlist.some((prefix) => c.req.path.startsWith(prefix))) {
+      return c.json(errorBody(c, 'password_change_required', 'Change your password before doing anything else (POST /api/auth/change-password).'), 403);
+    }
     await next();
   });
 

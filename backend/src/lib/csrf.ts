@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { SESSION_COOKIE } from '../auth/sessions.js';
+import { ACCESS_COOKIE, REFRESH_COOKIE } from '../auth/sessions.js';
 import type { AppEnv } from './context.js';
 import { errorBody } from './errors.js';
 
@@ -19,7 +19,7 @@ export function passesOriginCheck(c: Context, allowedOrigin: string): boolean {
   const forwardedHost = c.req.header('x-forwarded-host') ?? c.req.header('host');
   const forwardedProto = c.req.header('x-forwarded-proto') ?? new URL(c.req.url).protocol.replace(':', '');
   const requestOrigin = forwardedHost ? `${forwardedProto}://${forwardedHost}` : null;
-  const hasSessionCookie = Boolean(getCookie(c, SESSION_COOKIE));
+  const hasSessionCookie = Boolean(getCookie(c, ACCESS_COOKIE) ?? getCookie(c, REFRESH_COOKIE));
   const sameOrigin = origin !== undefined && (origin === allowedOrigin || origin === requestOrigin);
   return !(origin === undefined ? hasSessionCookie : !sameOrigin);
 }

@@ -1,0 +1,89 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { apiTokens, groupMembers, groups, shareLinks, users } from '../db/schema.js';
+import type { AppDeps, Credential, RequestCtx, SessionUser } from '../lib/context.js';
+import { AppError } from '../lib/errors.js';
+import { ACCESS_COOKIE, isSessionActive, SHARE_COOKIE } from './sessions.js';
+import { sha256, verifyAccessToken, verifyShareToken } from './tokens.js';
+
+type Resolution = { user: SessionUser | null; credential: Credential | null; authProblem: RequestCtx['authProblem'] };
+
+const anonymous: Resolution = { user: null, credential: null, authProblem: null };
+const problem = (status: 401 | 503, code: string, message: string): Resolution => ({ user: null, credential: null, authProblem: { status, code, message } });
+
+/** Loads an active user with their groups, or null. */
+export function loadUser(deps: AppDeps, userId: string): SessionUser | null {
+  const user = deps.db.select().from(users).where(eq(users.id, userId)).get();
+  if (!user || !user.isActive) return null;
+  const memberOf = deps.db
+    .select({ id: groups.id, name: groups.name })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(eq(groupMembers.userId, userId))
+    .orderBy(groups.name)
+    .all();
+  return { id: user.id, email: user.email, displayName: user.displayName, role: user.role, mustChangePassword: user.mustChangePassword, groups: memberOf };
+}
+
+async function fromApiToken(deps: AppDeps, secret: string): Promise<Resolution> {
+  const invalid = problem(401, 'invalid_token', 'The API token is not valid (unknown, revoked or expired).');
+  if (!/^pdt_[A-Za-z0-9_-]{20,100}$/.test(secret)) return invalid;
+  const token = deps.db.select().from(apiTokens).where(and(eq(apiTokens.tokenHash, sha256(secret)), isNull(apiTokens.revokedAt))).get();
+  if (!token || token.expiresAt.getTime() <= Date.now()) return invalid;
+  const user = loadUser(deps, token.userId);
+  if (!user) return invalid;
+  // Last use is informational; writing it at most once a minute keeps hot paths cheap.
+  if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) {
+    deps.db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, token.id)).run();
+  }
+  return { user, credential: { via: 'token', tokenId: token.id, scope: token.scope }, authProblem: null };
+}
+
+async function fromAccessCookie(deps: AppDeps, token: string): Promise<Resolution> {
+  const verified = await verifyAccessToken(deps.config.jwtSecret, token);
+  if (!verified.ok) {
+    return verified.reason === 'expired'
+      ? problem(401, 'access_token_expired', 'Your sign-in has expired; refresh it with POST /api/auth/refresh.')
+      : problem(401, 'unauthorized', 'Sign in to continue.');
+  }
+  try {
+    if (!(await isSessionActive(deps, verified.claims.sessionId))) return problem(401, 'session_ended', 'This session has ended. Sign in again.');
+  } catch (error) {
+    if (error instanceof AppError) return problem(503, error.code, error.message);
+    throw error;
+  }
+  const user = loadUser(deps, verified.claims.userId);
+  if (!user) return problem(401, 'session_ended', 'This session has ended. Sign in again.');
+  return { user, credential: { via: 'session', sessionId: verified.claims.sessionId }, authProblem: null };
+}
+
+async function fromShareCookie(deps: AppDeps, token: string): Promise<Resolution> {
+  const verified = await verifyShareToken(deps.config.jwtSecret, token);
+  if (!verified.ok) return anonymous;
+  const link = deps.db.select().from(shareLinks).where(eq(shareLinks.id, verified.claims.linkId)).get();
+  if (!link || link.revokedAt || link.expiresAt.getTime() <= Date.now()) return anonymous;
+  return { user: null, credential: { via: 'share', linkId: link.id, studyInstanceUid: link.studyInstanceUid }, authProblem: null };
+}
+
+/**
+ * Who is calling: an API token (Authorization: Bearer), else the session's access
+ * cookie, else a share-link cookie. Presented but unusable credentials are reported
+ * in `authProblem` so the answer can say why (expired, revoked, store down).
+ */
+export async function resolvePrincipal(deps: AppDeps, c: Context): Promise<Resolution> {
+  const authorization = c.req.header('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    return match ? fromApiToken(deps, match[1]!) : problem(401, 'invalid_token', 'Send API tokens as "Authorization: Bearer <token>".');
+  }
+  const access = getCookie(c, ACCESS_COOKIE);
+  if (access) {
+    const resolved = await fromAccessCookie(deps, access);
+    if (resolved.user || resolved.authProblem?.status === 503) return resolved;
+    const share = getCookie(c, SHARE_COOKIE);
+    return share ? { ...(await fromShareCookie(deps, share)), authProblem: resolved.authProblem } : resolved;
+  }
+  const share = getCookie(c, SHARE_COOKIE);
+  return share ? fromShareCookie(deps, share) : anonymous;
+}
