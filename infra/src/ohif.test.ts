@@ -40,7 +40,12 @@ describe('OHIF rebasing to /viewer/', () => {
 
   it('writes an app-config whose only data source is the gateway', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pd-ohif-'));
+    writeFileSync(join(dir, 'index.html'), '<html><head><title>x</title></head></html>');
     writeOhifAppConfig(dir, { dicomUploadEnabled: false });
+    writeOhifAppConfig(dir, { dicomUploadEnabled: false });
+    // The session keep-alive script is added once, however often the config is written.
+    expect(readFileSync(join(dir, 'index.html'), 'utf8').match(/preview-dicom-session\.js/g)).toHaveLength(1);
+    expect(readFileSync(join(dir, 'preview-dicom-session.js'), 'utf8')).toContain('/api/auth/refresh');
     const source = readFileSync(join(dir, 'app-config.js'), 'utf8');
     const window: { config?: { routerBasename: string; dataSources: { configuration: { qidoRoot: string; wadoRoot: string } }[] } } = {};
     new Function('window', source)(window);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { repoRoot } from './config.js';
 import { promisify } from 'node:util';
 import { renderTemplate } from './templates.js';
 
@@ -45,8 +46,14 @@ export function rebaseOhifDist(distDir: string, basePath = OHIF_BASE_PATH): Reba
   return { webpackPublicPathFiles, cssFiles };
 }
 
+const KEEPALIVE_SCRIPT = 'preview-dicom-session.js';
+
 export function writeOhifAppConfig(ohifDir: string, options: { dicomUploadEnabled: boolean }): void {
   writeFileSync(join(ohifDir, 'app-config.js'), renderTemplate('infra/templates/ohif-app-config.js.tmpl', { DICOM_UPLOAD_ENABLED: String(options.dicomUploadEnabled) }));
+  copyFileSync(resolve(repoRoot, 'infra/templates/ohif-session-keepalive.js'), join(ohifDir, KEEPALIVE_SCRIPT));
+  const indexFile = join(ohifDir, 'index.html');
+  const index = readFileSync(indexFile, 'utf8');
+  if (!index.includes(KEEPALIVE_SCRIPT)) writeFileSync(indexFile, index.replace('</head>', `<script src="${OHIF_BASE_PATH}${KEEPALIVE_SCRIPT}"></script></head>`));
 }
 
 /**

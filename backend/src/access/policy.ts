@@ -1,10 +1,10 @@
 // The one access policy. Every path (dashboard API, DICOMweb, exports, inference)
 // asks these functions; nothing else decides who may see or do what.
 import { eq, inArray, or } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
+import type { DbReader } from '../db/client.js';
 import { studies, studyShares, type Role } from '../db/schema.js';
 import type { Credential, SessionUser } from '../lib/context.js';
-import { forbidden } from '../lib/errors.js';
+import { AppError, forbidden, unauthorized } from '../lib/errors.js';
 
 export const actions = [
   'study.read',
@@ -30,7 +30,7 @@ export const roleActions: Record<Role, ReadonlySet<Action>> = {
 /** A read-only API token can only read, whatever its owner's role allows. */
 const readOnlyActions: ReadonlySet<Action> = new Set<Action>(['study.read']);
 
-export type Caller = { user: SessionUser | null; credential: Credential | null };
+export type Caller = { user: SessionUser | null; credential: Credential | null; authProblem?: { status: 401 | 503; code: string; message: string } | null };
 
 export function can(caller: Caller, action: Action): boolean {
   if (!caller.user) return caller.credential?.via === 'share' && action === 'study.read';
@@ -39,15 +39,21 @@ export function can(caller: Caller, action: Action): boolean {
   return true;
 }
 
+/** 401 for a caller who is not signed in (saying why, e.g. expired), 403 for one whose role may not. */
 export function assertCan(caller: Caller, action: Action, message?: string): void {
-  if (!can(caller, action)) throw forbidden(message ?? `Your role may not do this (${action}).`);
+  if (can(caller, action)) return;
+  if (!caller.user) {
+    if (caller.authProblem) throw new AppError(caller.authProblem.status, caller.authProblem.code, caller.authProblem.message);
+    throw unauthorized();
+  }
+  throw forbidden(message ?? `Your role may not do this (${action}).`);
 }
 
 /**
  * Which studies the caller may see: `all` for admins, otherwise the explicit set of
  * study UIDs owned by or shared with one of the caller's groups (a share link: its one study).
  */
-export function accessibleStudies(db: Db, caller: Caller): { all: true } | { all: false; uids: Set<string> } {
+export function accessibleStudies(db: DbReader, caller: Caller): { all: true } | { all: false; uids: Set<string> } {
   if (caller.credential?.via === 'share' && !caller.user) return { all: false, uids: new Set([caller.credential.studyInstanceUid]) };
   if (!caller.user) return { all: false, uids: new Set() };
   if (caller.user.role === 'admin') return { all: true };
@@ -63,7 +69,7 @@ export function accessibleStudies(db: Db, caller: Caller): { all: true } | { all
 }
 
 /** Whether the caller may read this study. Derived objects (SEG, SR) share its StudyInstanceUID. */
-export function canReadStudy(db: Db, caller: Caller, studyInstanceUid: string): boolean {
+export function canReadStudy(db: DbReader, caller: Caller, studyInstanceUid: string): boolean {
   if (!can(caller, 'study.read')) return false;
   if (caller.credential?.via === 'share' && !caller.user) return caller.credential.studyInstanceUid === studyInstanceUid;
   if (caller.user?.role === 'admin') return true;
@@ -83,7 +89,7 @@ export function canReadStudy(db: Db, caller: Caller, studyInstanceUid: string): 
 }
 
 /** Sharing a study with another group: admins, or members of the owning group whose role may share. */
-export function canManageStudySharing(db: Db, caller: Caller, studyInstanceUid: string): boolean {
+export function canManageStudySharing(db: DbReader, caller: Caller, studyInstanceUid: string): boolean {
   if (!can(caller, 'study.share') || !caller.user) return false;
   if (caller.user.role === 'admin') return true;
   const study = db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, studyInstanceUid)).get();

@@ -3,6 +3,7 @@ import { getCookie } from 'hono/cookie';
 import type { AppEnv } from '../lib/context.js';
 import { isSafeMethod, passesOriginCheck } from '../lib/csrf.js';
 import { errorBodySchema } from '../lib/errors.js';
+import { errorResponses, json } from '../lib/openapi.js';
 import {
   changePassword,
   changePasswordInputSchema,
@@ -31,15 +32,6 @@ export const sessionUserSchema = z
   })
   .openapi('SessionUser');
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-export const errorResponses = {
-  400: json(errorBodySchema, 'Malformed input'),
-  401: json(errorBodySchema, 'Not signed in, or the sign-in expired'),
-  403: json(errorBodySchema, 'Not allowed, cross-origin, or a password change is due first'),
-  404: json(errorBodySchema, 'Not found (or not visible to you)'),
-  429: json(errorBodySchema, 'Too many failed attempts'),
-  503: json(errorBodySchema, 'Session store unreachable'),
-};
 const { 400: e400, 401: e401, 403: e403, 404: e404, 429: e429, 503: e503 } = errorResponses;
 
 const userBody = json(z.object({ user: sessionUserSchema }), 'The signed-in user');

@@ -7,6 +7,8 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
+/** Anything that can read: the database or an open transaction. */
+export type DbReader = Pick<Db, 'select' | 'selectDistinct'>;
 /** A transaction handle; service functions write their audit row through the same one. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 

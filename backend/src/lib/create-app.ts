@@ -2,7 +2,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { adminRoutes } from '../admin/admin.routes.js';
 import { authRoutes } from '../auth/auth.routes.js';
+import { dicomwebAuthorizeRoutes, dicomwebRoutes } from '../dicomweb/dicomweb.routes.js';
+import { invitationRoutes } from '../invitations/invitations.routes.js';
+import { studyRoutes } from '../studies/studies.routes.js';
+import { tokenRoutes } from '../tokens/tokens.routes.js';
 import { resolvePrincipal } from '../auth/principal.js';
 import { docsRoutes } from '../docs/docs.routes.js';
 import { healthRoutes } from '../health/health.routes.js';
@@ -17,7 +22,7 @@ const httpExceptionMessages: Record<number, { code: string; message: string }> =
   415: { code: 'unsupported_media_type', message: 'Send the request body as JSON, with Content-Type: application/json.' },
 };
 
-const passwordChangeAllowlist = ['/api/auth/', '/api/health', '/api/docs', '/api/openapi.json'];
+const passwordChangeAllowlist = ['/api/auth/', '/api/health', '/api/docs', '/api/openapi.json', '/api/invitations/', '/api/share/'];
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({
@@ -63,6 +68,7 @@ export function createApp(deps: AppDeps) {
   });
 
   app.use('/api/*', originCheck(deps.config.publicUrl.origin));
+  app.use('/dicom-web/*', originCheck(deps.config.publicUrl.origin));
   // JSON endpoints never need more; uploads get their own streaming routes and limits.
   app.use(
     '/api/auth/*',
@@ -84,7 +90,13 @@ export function createApp(deps: AppDeps) {
 
   app.route('/api', healthRoutes);
   app.route('/api', authRoutes);
+  app.route('/api', adminRoutes);
+  app.route('/api', tokenRoutes);
+  app.route('/api', studyRoutes);
+  app.route('/api', invitationRoutes);
+  app.route('/api', dicomwebAuthorizeRoutes);
   app.route('/api', docsRoutes);
+  app.route('/dicom-web', dicomwebRoutes);
 
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',

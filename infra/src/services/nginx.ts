@@ -19,6 +19,8 @@ export type NginxOptions = {
   backendAddress?: string;
   orthancAddress?: string;
   userDirective?: string;
+  /** How long nginx reuses a per-study DICOMweb authorization decision. */
+  authzCacheSeconds?: number;
   /** Folder holding proxy-headers.conf (the repository's nginx/ unless in a container). */
   snippetsDir?: string;
   orthancUser: string;
@@ -59,6 +61,7 @@ export function renderNginxConfig(options: NginxOptions): string {
       : '# TLS is off (set PD_TLS_CERT and PD_TLS_KEY to enable it).',
     HSTS_DIRECTIVE: options.tls ? 'add_header Strict-Transport-Security "max-age=31536000" always;' : '',
     MAX_API_BODY_SIZE: options.maxApiBodySize,
+    AUTHZ_CACHE_SECONDS: options.authzCacheSeconds ?? 10,
     MAX_UPLOAD_SIZE: options.maxUploadSize,
     ORTHANC_BASIC_AUTH: Buffer.from(`${options.orthancUser}:${options.orthancPassword}`).toString('base64'),
     NGINX_SNIPPETS_DIR: options.snippetsDir ?? resolve(repoRoot, 'nginx'),

@@ -1,0 +1,49 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { AppEnv } from '../lib/context.js';
+import { AppError } from '../lib/errors.js';
+import { authorizeStudyRequest, searchDicomweb, storeDicomweb, type QidoLevel } from './dicomweb.service.js';
+
+/** Orthanc builds RetrieveURLs from this, so they name the gateway the client used. */
+function forwardedFor(c: Context): string {
+  const host = (c.req.header('x-forwarded-host') ?? c.req.header('host') ?? 'localhost').replace(/[;,"\s]/g, '');
+  const proto = c.req.header('x-forwarded-proto') === 'https' ? 'https' : 'http';
+  return `host=${host};proto=${proto}`;
+}
+
+const qido = (level: QidoLevel) => async (c: Context<AppEnv>) => {
+  const results = await searchDicomweb({ ctx: c.get('ctx'), input: { level, query: new URL(c.req.url).searchParams, forwarded: forwardedFor(c) } });
+  return c.body(JSON.stringify(results), 200, { 'Content-Type': 'application/dicom+json', 'Cache-Control': 'no-store' });
+};
+
+const stow = async (c: Context<AppEnv>) => {
+  const contentType = c.req.header('content-type') ?? '';
+  if (!/^multipart\/related/i.test(contentType)) {
+    throw new AppError(415, 'unsupported_media_type', 'STOW-RS takes multipart/related; type="application/dicom" bodies.');
+  }
+  const result = await storeDicomweb({
+    ctx: c.get('ctx'),
+    input: { path: new URL(c.req.url).pathname, body: c.req.raw.body, contentType, ownerGroupId: c.req.header('x-owner-group') || undefined, forwarded: forwardedFor(c) },
+  });
+  return c.body(result.body, result.status as 200, { 'Content-Type': result.contentType });
+};
+
+/** Searches and stores, which need the registry. Retrieval (WADO-RS) goes from nginx straight to Orthanc after /api/dicomweb/authorize. */
+export const dicomwebRoutes = new Hono<AppEnv>()
+  .get('/studies', qido('studies'))
+  .get('/series', qido('series'))
+  .get('/instances', qido('instances'))
+  .post('/studies', stow)
+  .post('/studies/:uid{[0-9.]+}', stow);
+
+/** nginx auth_request target for /dicom-web/studies/{uid}/...: 204 allow, 401, 403 or 404 (no existence leak). */
+export const dicomwebAuthorizeRoutes = new Hono<AppEnv>().get('/dicomweb/authorize', async (c) => {
+  c.header('Cache-Control', 'no-store');
+  try {
+    await authorizeStudyRequest({ ctx: c.get('ctx'), input: { originalUri: c.req.header('x-original-uri') ?? '' } });
+    return c.body(null, 204);
+  } catch (error) {
+    if (error instanceof AppError && [401, 403, 404, 503].includes(error.status)) return c.body(null, error.status as 401);
+    throw error;
+  }
+});

@@ -1,0 +1,175 @@
+import { Readable } from 'node:stream';
+import { eq } from 'drizzle-orm';
+import { accessibleStudies, assertCan, canReadStudy } from '../access/policy.js';
+import { actorOf, writeAudit } from '../audit/audit.service.js';
+import { requireUser } from '../auth/auth.service.js';
+import { groups, studies } from '../db/schema.js';
+import type { RequestCtx } from '../lib/context.js';
+import { AppError, forbidden, notFound, unauthorized } from '../lib/errors.js';
+import { registerStudy, type StudyMetadata } from '../studies/studies.service.js';
+
+export type QidoLevel = 'studies' | 'series' | 'instances';
+type DicomJson = Record<string, { vr?: string; Value?: unknown[] }>;
+
+const STUDY_UID = '0020000D';
+// Orthanc accepts a comma-separated UID list; past this many the URI gets too long and
+// we filter Orthanc's full answer ourselves instead.
+const MAX_UIDS_IN_QUERY = 150;
+
+/** Who may use DICOMweb at all: a signed-in user, an API token, or a share-link holder. */
+function requireDicomwebCaller(ctx: RequestCtx): void {
+  if (!ctx.user && ctx.credential?.via !== 'share') {
+    if (ctx.authProblem) throw new AppError(ctx.authProblem.status, ctx.authProblem.code, ctx.authProblem.message);
+    throw unauthorized('Sign in to Preview-DICOM to use DICOMweb.');
+  }
+  if (ctx.user?.mustChangePassword) throw new AppError(403, 'password_change_required', 'Change your password before doing anything else.');
+}
+
+const uidOf = (item: DicomJson): string | undefined => item[STUDY_UID]?.Value?.[0] as string | undefined;
+
+async function orthancQido(ctx: RequestCtx, level: QidoLevel, query: URLSearchParams, forwarded: string): Promise<DicomJson[]> {
+  const response = await ctx.orthanc.raw('GET', `/dicom-web/${level}?${query}`, { headers: { accept: 'application/dicom+json', forwarded } });
+  const text = await response.body.text();
+  if (response.statusCode === 400) throw new AppError(400, 'bad_query', `Orthanc refused this search: ${text.slice(0, 200)}`);
+  if (response.statusCode >= 400) throw new AppError(502, 'upstream_error', `The archive answered ${response.statusCode} to the search.`);
+  return text ? (JSON.parse(text) as DicomJson[]) : [];
+}
+
+/**
+ * QIDO-RS search limited to what the caller may see. Admins get Orthanc's answer as is;
+ * others get a search over their studies only, with limit/offset applied to that set so
+ * OHIF's pagination stays right.
+ */
+export async function searchDicomweb({ ctx, input }: { ctx: RequestCtx; input: { level: QidoLevel; query: URLSearchParams; forwarded: string } }): Promise<DicomJson[]> {
+  requireDicomwebCaller(ctx);
+  assertCan(ctx, 'study.read');
+  const access = accessibleStudies(ctx.db, ctx);
+  if (access.all) return orthancQido(ctx, input.level, input.query, input.forwarded);
+
+  const query = new URLSearchParams(input.query);
+  const asked = query.get('StudyInstanceUID') ?? query.get(STUDY_UID);
+  query.delete(STUDY_UID);
+  let allowed = [...access.uids];
+  if (asked) {
+    const askedSet = new Set(asked.split(/[,\\]/).map((u) => u.trim()).filter(Boolean));
+    allowed = allowed.filter((uid) => askedSet.has(uid));
+  }
+  if (!allowed.length) return [];
+
+  if (allowed.length <= MAX_UIDS_IN_QUERY) {
+    query.set('StudyInstanceUID', allowed.join(','));
+    return (await orthancQido(ctx, input.level, query, input.forwarded)).filter((item) => access.uids.has(uidOf(item) ?? ''));
+  }
+  const limit = Number(query.get('limit') ?? 0);
+  const offset = Number(query.get('offset') ?? 0);
+  query.delete('limit');
+  query.delete('offset');
+  query.delete('StudyInstanceUID');
+  const allowedSet = new Set(allowed);
+  const visible = (await orthancQido(ctx, input.level, query, input.forwarded)).filter((item) => allowedSet.has(uidOf(item) ?? ''));
+  return visible.slice(offset, limit > 0 ? offset + limit : undefined);
+}
+
+/** nginx asks this before streaming WADO-RS (metadata, frames, rendered, thumbnails) straight from Orthanc. */
+export async function authorizeStudyRequest({ ctx, input }: { ctx: RequestCtx; input: { originalUri: string } }): Promise<void> {
+  requireDicomwebCaller(ctx);
+  const match = /^\/dicom-web\/studies\/([0-9.]{1,64})(?:[/?]|$)/.exec(input.originalUri);
+  // Unknown shapes are refused rather than waved through.
+  if (!match) throw notFound('No such study.');
+  const studyInstanceUid = match[1]!;
+  if (!canReadStudy(ctx.db, ctx, studyInstanceUid)) throw notFound('No such study.');
+  await auditFirstView(ctx, studyInstanceUid);
+}
+
+/** One audit row per study and session (or token, or share link), not one per frame. */
+async function auditFirstView(ctx: RequestCtx, studyInstanceUid: string): Promise<void> {
+  const credential = ctx.credential!;
+  const who = credential.via === 'session' ? credential.sessionId : credential.via === 'token' ? credential.tokenId : credential.linkId;
+  const first = await ctx.redis.set(`pd:viewed:${who}:${studyInstanceUid}`, '1', 'EX', ctx.config.sessionTtlSeconds, 'NX').catch(() => 'OK');
+  if (first !== 'OK') return;
+  writeAudit(ctx.db, actorOf(ctx, ctx.user), { action: 'study.view', outcome: 'success', targetType: 'study', targetId: studyInstanceUid, details: { via: credential.via, ...(credential.via === 'share' ? { linkId: credential.linkId } : {}) } });
+}
+
+function ownerGroupFor(ctx: RequestCtx, requested: string | undefined): string {
+  const user = requireUser(ctx);
+  if (requested) {
+    const member = user.groups.some((g) => g.id === requested);
+    const exists = ctx.db.select({ id: groups.id }).from(groups).where(eq(groups.id, requested)).get();
+    if (!exists || (!member && user.role !== 'admin')) throw forbidden('You may only store into one of your own groups (X-Owner-Group).');
+    return requested;
+  }
+  const first = user.groups[0];
+  if (!first) throw forbidden('You are not in any group, so stored studies would have no owner. Ask an admin to add you to a group.');
+  return first.id;
+}
+
+const text = (item: DicomJson, tag: string): string => {
+  const value = item[tag]?.Value?.[0];
+  if (value && typeof value === 'object' && 'Alphabetic' in value) return String((value as { Alphabetic: string }).Alphabetic);
+  return value === undefined || value === null ? '' : String(value);
+};
+
+async function studyMetadata(ctx: RequestCtx, studyInstanceUid: string): Promise<StudyMetadata> {
+  const query = new URLSearchParams({ StudyInstanceUID: studyInstanceUid, includefield: '00080061,00081030' });
+  const [item] = await orthancQido(ctx, 'studies', query, 'host=localhost');
+  if (!item) return { patientId: '', patientName: '', studyDate: '', studyDescription: '', modalities: [] };
+  return {
+    patientId: text(item, '00100020'),
+    patientName: text(item, '00100010'),
+    studyDate: text(item, '00080020'),
+    studyDescription: text(item, '00081030'),
+    modalities: (item['00080061']?.Value as string[] | undefined) ?? [],
+  };
+}
+
+/**
+ * STOW-RS: the body streams to Orthanc unread; the studies it stored are then entered in
+ * the registry under the caller's group. Instances added to a study another group owns
+ * are reported as a conflict (the import pipeline checks before storing).
+ */
+export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { path: string; body: ReadableStream<Uint8Array> | null; contentType: string; ownerGroupId?: string; forwarded: string } }) {
+  requireDicomwebCaller(ctx);
+  const user = requireUser(ctx);
+  assertCan(ctx, 'study.import', 'Your role may not store studies (STOW-RS).');
+  const ownerGroupId = ownerGroupFor(ctx, input.ownerGroupId);
+  if (!input.body) throw new AppError(400, 'empty_body', 'STOW-RS needs a multipart/related body of DICOM instances.');
+
+  const upstream = await ctx.orthanc.raw('POST', input.path, {
+    headers: { 'content-type': input.contentType, accept: 'application/dicom+json', forwarded: input.forwarded },
+    body: Readable.fromWeb(input.body as import('node:stream/web').ReadableStream),
+  });
+  const answerText = await upstream.body.text();
+  let answer: DicomJson = {};
+  try {
+    answer = answerText ? (JSON.parse(answerText) as DicomJson) : {};
+  } catch {
+    throw new AppError(502, 'upstream_error', `The archive answered ${upstream.statusCode} with an unreadable body.`);
+  }
+  const stored = ((answer['00081199']?.Value ?? []) as DicomJson[]).map((item) => text(item, '00081190'));
+  const storedStudyUids = [...new Set(stored.map((url) => /\/studies\/([0-9.]+)/.exec(url)?.[1]).filter((uid): uid is string => Boolean(uid)))];
+
+  const conflicts: string[] = [];
+  const fresh: { uid: string; metadata: StudyMetadata }[] = [];
+  for (const uid of storedStudyUids) {
+    const registered = ctx.db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, uid)).get();
+    if (!registered) fresh.push({ uid, metadata: await studyMetadata(ctx, uid) });
+    else if (!canReadStudy(ctx.db, ctx, uid)) conflicts.push(uid);
+  }
+  ctx.db.transaction((tx) => {
+    for (const { uid, metadata } of fresh) registerStudy(tx, { studyInstanceUid: uid, ownerGroupId, createdBy: user.id, metadata });
+    for (const uid of storedStudyUids) {
+      const conflict = conflicts.includes(uid);
+      writeAudit(tx, actorOf(ctx, user), {
+        action: 'study.import',
+        outcome: conflict ? 'denied' : 'success',
+        targetType: 'study',
+        targetId: uid,
+        details: { via: 'stow-rs', instances: stored.filter((url) => url.includes(`/studies/${uid}/`)).length, ownerGroupId, ...(conflict ? { reason: 'study_owned_by_another_group' } : {}) },
+      });
+    }
+  });
+  if (conflicts.length) {
+    throw new AppError(409, 'study_owned_elsewhere', `Some instances belong to studies owned by a group you cannot access (${conflicts.join(', ')}). They are not attributed to you; ask an admin.`);
+  }
+  return { status: upstream.statusCode, body: answerText, contentType: String(upstream.headers['content-type'] ?? 'application/dicom+json') };
+}

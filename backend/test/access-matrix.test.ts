@@ -1,0 +1,171 @@
+// Who may and who may not, for every /api route and every DICOMweb path shape OHIF uses,
+// against real Orthanc and Redis. Each row asserts the exact status.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootstrapFirstAdmin } from '../src/admin/bootstrap.js';
+import { createTestBackend, createUser, ensureGroup, sameOrigin, signIn, startTestServices, type TestBackend, type TestServices } from './harness.js';
+import { dicomFiles, stowBody } from './dicom.js';
+
+type Who = 'anonymous' | 'admin' | 'researcherA' | 'radiologistA' | 'researcherB' | 'readTokenA' | 'expired' | 'revoked';
+
+const CT_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+
+describe('role × route matrix (real Orthanc and Redis)', () => {
+  let services: TestServices;
+  let backend: TestBackend;
+  const auth: Record<Who, Record<string, string>> = {} as never;
+  let studyB = '';
+  let groupA = '';
+
+  const call = (who: Who, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    backend.app.request(path, {
+      method,
+      headers: { ...(method === 'GET' ? {} : sameOrigin), ...auth[who], ...headers },
+      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+    });
+
+  const stow = (who: Who, files: Buffer[]) => {
+    const { body, contentType } = stowBody(files);
+    return call(who, 'POST', '/dicom-web/studies', body, { 'content-type': contentType });
+  };
+
+  beforeAll(async () => {
+    services = await startTestServices();
+    backend = createTestBackend(services);
+    const deps = backend.deps;
+    const admin = await bootstrapFirstAdmin({ db: deps.db, input: { email: 'root@example.org' } });
+    if (!admin.created) throw new Error('expected admin');
+    deps.db.$client.prepare('UPDATE users SET must_change_password = 0').run();
+    groupA = ensureGroup(deps, 'Clinic A');
+    const users = {
+      researcherA: await createUser(deps, { email: 'res.a@example.org', role: 'researcher', groups: ['Clinic A'] }),
+      radiologistA: await createUser(deps, { email: 'rad.a@example.org', role: 'radiologist', groups: ['Clinic A'] }),
+      researcherB: await createUser(deps, { email: 'res.b@example.org', role: 'researcher', groups: ['Clinic B'] }),
+    };
+    auth.anonymous = {};
+    auth.admin = { cookie: (await signIn(backend, admin.email, admin.password)).cookie };
+    for (const [who, user] of Object.entries(users)) auth[who as Who] = { cookie: (await signIn(backend, user.email, user.password)).cookie };
+    const token = await call('researcherA', 'POST', '/api/tokens', { name: 'read', scope: 'read', expiresInDays: 1 });
+    auth.readTokenA = { authorization: `Bearer ${((await token.json()) as { secret: string }).secret}` };
+    auth.expired = { cookie: 'pd_access=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4Iiwic2lkIjoieSIsInR5cCI6ImFjY2VzcyIsImV4cCI6MX0.x' };
+    const doomed = await createUser(deps, { email: 'gone@example.org', role: 'researcher', groups: ['Clinic A'] });
+    auth.revoked = { cookie: (await signIn(backend, doomed.email, doomed.password)).cookie };
+    await call('revoked', 'POST', '/api/auth/logout-all');
+
+    expect((await stow('researcherA', dicomFiles('seg-dcmqi-ct3slice/ct'))).status).toBe(200);
+    const stored = await stow('researcherB', dicomFiles('hierarchy-pydicom-dicomdirtests/98892001'));
+    expect(stored.status).toBe(200);
+    const listed = (await (await call('researcherB', 'GET', '/api/studies')).json()) as { studies: { studyInstanceUid: string }[] };
+    studyB = listed.studies[0]!.studyInstanceUid;
+  });
+
+  afterAll(async () => {
+    await backend?.close();
+    await services?.stop();
+  });
+
+  const everyone: Who[] = ['anonymous', 'admin', 'researcherA', 'radiologistA', 'researcherB', 'readTokenA', 'expired', 'revoked'];
+  const adminOnly = (ok: number): Record<Who, number> => ({ anonymous: 401, admin: ok, researcherA: 403, radiologistA: 403, researcherB: 403, readTokenA: 403, expired: 401, revoked: 401 });
+  const signedIn = (ok: number): Record<Who, number> => ({ anonymous: 401, admin: ok, researcherA: ok, radiologistA: ok, researcherB: ok, readTokenA: ok, expired: 401, revoked: 401 });
+
+  const rows: { name: string; method: string; path: () => string; body?: () => unknown; expect: Record<Who, number> }[] = [
+    { name: 'list users', method: 'GET', path: () => '/api/admin/users', expect: adminOnly(200) },
+    { name: 'list groups', method: 'GET', path: () => '/api/admin/groups', expect: adminOnly(200) },
+    { name: 'all sessions', method: 'GET', path: () => '/api/admin/sessions', expect: adminOnly(200) },
+    { name: 'invitations', method: 'GET', path: () => '/api/admin/invitations', expect: adminOnly(200) },
+    { name: 'audit', method: 'GET', path: () => '/api/admin/audit', expect: adminOnly(200) },
+    { name: 'audit csv', method: 'GET', path: () => '/api/admin/audit.csv', expect: adminOnly(200) },
+    { name: 'create group', method: 'POST', path: () => '/api/admin/groups', body: () => ({ name: `G-${Math.random()}` }), expect: { ...adminOnly(201), readTokenA: 403 } },
+    { name: 'my session', method: 'GET', path: () => '/api/auth/session', expect: signedIn(200) },
+    { name: 'my sessions', method: 'GET', path: () => '/api/auth/sessions', expect: signedIn(200) },
+    { name: 'my tokens', method: 'GET', path: () => '/api/tokens', expect: signedIn(200) },
+    { name: 'create token (browser session only)', method: 'POST', path: () => '/api/tokens', body: () => ({ name: 'x', scope: 'read', expiresInDays: 1 }), expect: { ...signedIn(201), readTokenA: 403 } },
+    { name: 'studies list', method: 'GET', path: () => '/api/studies', expect: signedIn(200) },
+    { name: 'share links of study A', method: 'GET', path: () => `/api/studies/${CT_STUDY}/share-links`, expect: { ...signedIn(200), researcherB: 404 } },
+    {
+      name: 'create share link on study A',
+      method: 'POST',
+      path: () => `/api/studies/${CT_STUDY}/share-links`,
+      body: () => ({ expiresInHours: 1 }),
+      expect: { ...signedIn(201), researcherB: 404, readTokenA: 403 },
+    },
+    // The admin (asked second) shares B with Clinic A: Clinic A may then see B but not re-share it.
+    {
+      name: 'share study B with Clinic A',
+      method: 'POST',
+      path: () => `/api/studies/${studyB}/shares`,
+      body: () => ({ groupId: groupA }),
+      expect: { ...signedIn(403), admin: 204, researcherB: 204 },
+    },
+    { name: 'unshare study A (not visible to B)', method: 'DELETE', path: () => `/api/studies/${CT_STUDY}/shares/${groupA}`, expect: { ...signedIn(404), radiologistA: 404, readTokenA: 403 } },
+    { name: 'QIDO studies', method: 'GET', path: () => '/dicom-web/studies', expect: signedIn(200) },
+    { name: 'QIDO series', method: 'GET', path: () => '/dicom-web/series', expect: signedIn(200) },
+    { name: 'QIDO instances', method: 'GET', path: () => '/dicom-web/instances', expect: signedIn(200) },
+  ];
+
+  for (const row of rows) {
+    it(`${row.method} ${row.name}`, async () => {
+      const seen: Record<string, number> = {};
+      for (const who of everyone) {
+        // The share row must be checked before anyone succeeds at it.
+        seen[who] = (await call(who, row.method, row.path(), row.body?.())).status;
+      }
+      expect(seen).toEqual(row.expect);
+    });
+  }
+
+  const studyPathShapes = (uid: string) => [
+    `/dicom-web/studies/${uid}/metadata`,
+    `/dicom-web/studies/${uid}/series`,
+    `/dicom-web/studies/${uid}/series/1.2.3/metadata`,
+    `/dicom-web/studies/${uid}/series/1.2.3/instances/1.2.3.4/frames/1`,
+    `/dicom-web/studies/${uid}/series/1.2.3/instances/1.2.3.4/rendered`,
+    `/dicom-web/studies/${uid}/series/1.2.3/thumbnail`,
+    `/dicom-web/studies/${uid}`,
+  ];
+
+  it('authorizes WADO-RS per study for every path shape OHIF uses: 204 own, 404 other group (no leak), 401 without a sign-in', async () => {
+    const authorize = (who: Who, uri: string) => backend.app.request('/api/dicomweb/authorize', { headers: { ...auth[who], 'x-original-uri': uri } });
+    for (const uri of studyPathShapes(CT_STUDY)) {
+      expect((await authorize('researcherA', uri)).status, uri).toBe(204);
+      expect((await authorize('radiologistA', uri)).status, uri).toBe(204);
+      expect((await authorize('readTokenA', uri)).status, uri).toBe(204);
+      expect((await authorize('admin', uri)).status, uri).toBe(204);
+      expect((await authorize('researcherB', uri)).status, uri).toBe(404);
+      expect((await authorize('anonymous', uri)).status, uri).toBe(401);
+      expect((await authorize('expired', uri)).status, uri).toBe(401);
+      expect((await authorize('revoked', uri)).status, uri).toBe(401);
+    }
+    // A study that does not exist answers exactly like one that is hidden.
+    expect((await authorize('researcherB', '/dicom-web/studies/1.2.3.4.5/metadata')).status).toBe(404);
+    expect((await authorize('researcherA', '/dicom-web/../../system')).status).toBe(404);
+  });
+
+  it('lists only accessible studies in QIDO, with pagination over that set', async () => {
+    const uids = async (who: Who, query = '') =>
+      ((await (await call(who, 'GET', `/dicom-web/studies${query}`)).json()) as Record<string, { Value: string[] }>[]).map((s) => s['0020000D']!.Value[0]);
+    expect(await uids('researcherB')).toEqual([studyB]);
+    expect((await uids('admin')).sort()).toEqual([CT_STUDY, studyB].sort());
+    // Study B was shared with Clinic A in the matrix above.
+    expect((await uids('researcherA')).sort()).toEqual([CT_STUDY, studyB].sort());
+    expect(await uids('researcherA', '?limit=1&offset=0')).toHaveLength(1);
+    const page2 = await uids('researcherA', '?limit=1&offset=1');
+    expect(page2).toHaveLength(1);
+    expect(page2[0]).not.toBe((await uids('researcherA', '?limit=1&offset=0'))[0]);
+    expect(await uids('researcherB', `?StudyInstanceUID=${CT_STUDY}`)).toEqual([]);
+    const series = (await (await call('researcherB', 'GET', '/dicom-web/series')).json()) as Record<string, { Value: string[] }>[];
+    expect(new Set(series.map((s) => s['0020000D']!.Value[0]))).toEqual(new Set([studyB]));
+  });
+
+  it('lets only importing roles STOW, attributes stored studies to their group, and shows derived SEGs with their study', async () => {
+    const seg = dicomFiles('seg-dcmqi-ct3slice/seg').slice(0, 1);
+    expect((await stow('radiologistA', seg)).status).toBe(403);
+    expect((await stow('readTokenA', seg)).status).toBe(403);
+    expect((await stow('anonymous', seg)).status).toBe(401);
+    expect((await stow('researcherA', seg)).status).toBe(200);
+    const modalities = (await (await call('radiologistA', 'GET', `/dicom-web/series?StudyInstanceUID=${CT_STUDY}`)).json()) as Record<string, { Value: string[] }>[];
+    expect(modalities.map((s) => s['00080060']!.Value[0]).sort()).toEqual(['CT', 'SEG']);
+    // Storing into a study another group owns is refused and audited.
+    const intoOther = await stow('researcherB', dicomFiles('seg-dcmqi-ct3slice/seg').slice(1, 2));
+    expect(intoOther.status).toBe(409);
+  });
+});
