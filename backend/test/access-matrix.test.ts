@@ -20,7 +20,7 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     backend.app.request(path, {
       method,
       headers: { ...(method === 'GET' ? {} : sameOrigin), ...auth[who], ...headers },
-      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      body: body === undefined ? undefined : Buffer.isBuffer(body) ? new Uint8Array(body) : JSON.stringify(body),
     });
 
   const stow = (who: Who, files: Buffer[]) => {

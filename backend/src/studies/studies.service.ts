@@ -144,14 +144,17 @@ export function revokeShareLink({ ctx, input }: { ctx: RequestCtx; input: { link
 
 /** A share link opened: counted and audited; the caller then gets a cookie for that one study. */
 export function recordShareLinkUse({ ctx, input }: { ctx: RequestCtx; input: { linkId: string } }): { studyInstanceUid: string; expiresAt: Date } {
-  return ctx.db.transaction((tx) => {
+  const used = ctx.db.transaction((tx) => {
     const link = tx.select().from(shareLinks).where(eq(shareLinks.id, input.linkId)).get();
     if (!link || link.revokedAt || link.expiresAt.getTime() <= Date.now()) {
+      // Committed, not thrown inside the transaction: a refused use must stay on record.
       writeAudit(tx, actorOf(ctx, null), { action: 'share_link.use', outcome: 'denied', targetType: 'share_link', targetId: input.linkId, details: { reason: !link ? 'unknown' : link.revokedAt ? 'revoked' : 'expired' } });
-      throw new AppError(404, 'share_link_invalid', 'This share link is not valid any more (revoked or expired). Ask the person who sent it for a new one.');
+      return null;
     }
     tx.update(shareLinks).set({ useCount: link.useCount + 1, lastUsedAt: new Date() }).where(eq(shareLinks.id, link.id)).run();
     writeAudit(tx, actorOf(ctx, ctx.user), { action: 'share_link.use', outcome: 'success', targetType: 'study', targetId: link.studyInstanceUid, details: { linkId: link.id } });
     return { studyInstanceUid: link.studyInstanceUid, expiresAt: link.expiresAt };
   });
+  if (!used) throw new AppError(404, 'share_link_invalid', 'This share link is not valid any more (revoked or expired). Ask the person who sent it for a new one.');
+  return used;
 }
