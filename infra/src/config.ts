@@ -28,10 +28,25 @@ const stackEnvSchema = z.object({
   PD_NGINX_BIN: z.string().default('/usr/sbin/nginx'),
   PD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   PD_START_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  PD_DICOMWEB_AUTHZ_CACHE_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
 });
 
 /** Backend-only settings the launcher hands through unchanged (validated by the backend's own config). */
-const backendPassthroughKeys = ['PD_SESSION_TTL_SECONDS', 'PD_HEALTH_TIMEOUT_MS', 'PD_UPSTREAM_TIMEOUT_MS', 'PD_INFERENCE_REQUIRED', 'PD_TRUST_PROXY'] as const;
+const backendPassthroughKeys = [
+  'PD_SESSION_TTL_SECONDS',
+  'PD_HEALTH_TIMEOUT_MS',
+  'PD_UPSTREAM_TIMEOUT_MS',
+  'PD_INFERENCE_REQUIRED',
+  'PD_TRUST_PROXY',
+  'PD_ACCESS_TOKEN_TTL_SECONDS',
+  'PD_PASSWORD_MIN_LENGTH',
+  'PD_LOCKOUT_THRESHOLD',
+  'PD_LOCKOUT_WINDOW_SECONDS',
+  'PD_IP_FAILURE_LIMIT',
+  'PD_INVITATION_TTL_HOURS',
+  'PD_SMTP_URL',
+  'PD_SMTP_FROM',
+] as const;
 
 export type StackConfig = ReturnType<typeof loadStackConfig>;
 
@@ -82,5 +97,6 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
     logLevel: e.PD_LOG_LEVEL,
     backendPassthrough: Object.fromEntries(backendPassthroughKeys.filter((key) => env[key] !== undefined).map((key) => [key, env[key]!])),
     startTimeoutMs: e.PD_START_TIMEOUT_MS,
+    authzCacheSeconds: e.PD_DICOMWEB_AUTHZ_CACHE_SECONDS,
   };
 }

@@ -141,6 +141,7 @@ export async function startStack(config: StackConfig, log: (line: string) => voi
           tls: config.tls,
           maxUploadSize: config.maxUploadSize,
           maxApiBodySize: config.maxApiBodySize,
+          authzCacheSeconds: config.authzCacheSeconds,
           dashboardDir: config.paths.dashboard,
           ohifDir: config.paths.ohif,
           runtimeDir: join(config.paths.tmp, 'nginx'),
