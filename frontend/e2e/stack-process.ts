@@ -78,14 +78,3 @@ export const isAlive = (pid: number) => {
     return false;
   }
 };
-
-/** A STOW-RS body: multipart/related with one application/dicom part per file. */
-export function stowBody(files: Buffer[]): { body: Buffer; contentType: string } {
-  const boundary = `preview-dicom-${Date.now().toString(36)}`;
-  const parts: Buffer[] = [];
-  for (const file of files) {
-    parts.push(Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), file, Buffer.from('\r\n'));
-  }
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
-}

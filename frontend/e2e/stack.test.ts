@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshotPath } from './browser.js';
-import { isAlive, launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironment, stowBody, type StackProcess } from './stack-process.js';
+import { stowBody } from '../../backend/test/dicom.js';
+import { isAlive, launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironment, type StackProcess } from './stack-process.js';
 
 const ctDir = join(repoRoot, '../shared/data/ct-volume-pancreas-tcia');
 
@@ -15,6 +16,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
   let page: Page;
   let adminPassword: string;
   let studyUid: string;
+  const newAdminPassword = 'e2e-admin-renewed-secret-2026';
 
   beforeAll(async () => {
     env = await stackEnvironment();
@@ -65,6 +67,16 @@ describe('the whole stack from the launcher, in Chromium', () => {
     await page.screenshot({ path: screenshotPath('02-status') });
   });
 
+  it('makes the first admin change the generated password before anything else', async () => {
+    const blocked = await context.request.get(`${stack.url}/dicom-web/studies`);
+    expect(blocked.status()).toBe(403);
+    const changed = await context.request.post(`${stack.url}/api/auth/change-password`, {
+      headers: { origin: stack.url },
+      data: { currentPassword: adminPassword, newPassword: newAdminPassword },
+    });
+    expect(changed.status()).toBe(204);
+  });
+
   it('guards /dicom-web with the session: 401 without it, STOW and QIDO with it', async () => {
     const anonymous = await fetch(`${stack.url}/dicom-web/studies`);
     expect(anonymous.status).toBe(401);
@@ -112,7 +124,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
       await visitor.getByTestId('login-form').waitFor();
       expect(new URL(visitor.url()).pathname).toBe('/login');
       await visitor.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
-      await visitor.getByLabel(/password/i).fill(adminPassword);
+      await visitor.getByLabel(/password/i).fill(newAdminPassword);
       await visitor.getByRole('button', { name: /sign in/i }).click();
       await visitor.waitForURL(`${stack.url}${viewerUrl}`);
       await visitor.locator('canvas').first().waitFor({ timeout: 60_000 });
@@ -183,7 +195,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
   it('stops every process on SIGTERM and keeps DICOM, database and sessions across a restart', async () => {
     const pids = servicePids(stack.runtimeDir);
     expect(Object.keys(pids).sort()).toEqual(['backend', 'nginx', 'orthanc', 'redis']);
-    const sessionCookie = (await context.cookies()).find((c) => c.name === 'pd_session');
+    const sessionCookie = (await context.cookies()).find((c) => c.name === 'pd_access');
     expect(sessionCookie).toBeTruthy();
 
     stack.child.kill('SIGTERM');

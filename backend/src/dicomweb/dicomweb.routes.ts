@@ -36,14 +36,20 @@ export const dicomwebRoutes = new Hono<AppEnv>()
   .post('/studies', stow)
   .post('/studies/:uid{[0-9.]+}', stow);
 
-/** nginx auth_request target for /dicom-web/studies/{uid}/...: 204 allow, 401, 403 or 404 (no existence leak). */
+/**
+ * nginx auth_request target for /dicom-web/studies/{uid}/...: 204 allow, 401 no credentials,
+ * 403 otherwise. auth_request only understands 2xx/401/403, so X-Authz-Reason tells nginx
+ * to answer 404 for a study the caller may not see (exactly as for a missing one).
+ */
 export const dicomwebAuthorizeRoutes = new Hono<AppEnv>().get('/dicomweb/authorize', async (c) => {
   c.header('Cache-Control', 'no-store');
   try {
     await authorizeStudyRequest({ ctx: c.get('ctx'), input: { originalUri: c.req.header('x-original-uri') ?? '' } });
     return c.body(null, 204);
   } catch (error) {
-    if (error instanceof AppError && [401, 403, 404, 503].includes(error.status)) return c.body(null, error.status as 401);
-    throw error;
+    if (!(error instanceof AppError)) throw error;
+    if (error.status === 401) return c.body(null, 401);
+    c.header('X-Authz-Reason', error.status === 404 ? 'not_found' : error.code);
+    return c.body(null, 403);
   }
 });

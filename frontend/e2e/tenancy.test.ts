@@ -1,0 +1,97 @@
+// Two users in different groups: each sees only their own study, in the API and in OHIF,
+// and the other's study URL shows no images.
+import { rmSync } from 'node:fs';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dicomFiles, stowBody } from '../../backend/test/dicom.js';
+import { launchChromium, screenshotPath } from './browser.js';
+import { launchStack, printedAdminPassword, stackEnvironment, type StackProcess } from './stack-process.js';
+
+// `patient` is the PatientID, which OHIF's list shows as MRN verbatim.
+type Person = { email: string; password: string; context: BrowserContext; studyUid: string; patient: string };
+
+describe('tenancy end to end: two groups, two users, one gateway', () => {
+  let env: Record<string, string>;
+  let stack: StackProcess;
+  let browser: Browser;
+  const people: Record<'a' | 'b', Person> = {} as never;
+
+  beforeAll(async () => {
+    env = await stackEnvironment();
+    stack = await launchStack(env);
+    browser = await launchChromium();
+    const adminContext = await browser.newContext();
+    const origin = { origin: stack.url };
+    const post = (path: string, data: unknown) => adminContext.request.post(`${stack.url}${path}`, { headers: origin, data });
+    const generated = printedAdminPassword(stack.output())!;
+    expect((await post('/api/auth/login', { email: 'first.admin@e2e.test', password: generated })).status()).toBe(200);
+    expect((await post('/api/auth/change-password', { currentPassword: generated, newPassword: 'tenancy-admin-secret-01' })).status()).toBe(204);
+
+    const datasets = { a: { folder: 'seg-dcmqi-ct3slice/ct', patient: '' }, b: { folder: 'hierarchy-pydicom-dicomdirtests/98892001', patient: '' } };
+    for (const key of ['a', 'b'] as const) {
+      const group = (await (await post('/api/admin/groups', { name: `Hospital ${key.toUpperCase()}` })).json()) as { group: { id: string } };
+      const created = (await (await post('/api/admin/users', { email: `user.${key}@e2e.test`, displayName: `User ${key}`, role: 'researcher', groupIds: [group.group.id] })).json()) as { password: string };
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const login = await context.request.post(`${stack.url}/api/auth/login`, { headers: origin, data: { email: `user.${key}@e2e.test`, password: created.password } });
+      expect(login.status()).toBe(200);
+      const password = `tenancy-user-${key}-secret-99`;
+      expect((await context.request.post(`${stack.url}/api/auth/change-password`, { headers: origin, data: { currentPassword: created.password, newPassword: password } })).status()).toBe(204);
+      const { body, contentType } = stowBody(dicomFiles(datasets[key].folder));
+      expect((await context.request.post(`${stack.url}/dicom-web/studies`, { headers: { ...origin, 'content-type': contentType }, data: body })).status()).toBe(200);
+      const studies = (await (await context.request.get(`${stack.url}/api/studies`)).json()) as { studies: { studyInstanceUid: string; patientId: string }[] };
+      expect(studies.studies).toHaveLength(1);
+      people[key] = { email: `user.${key}@e2e.test`, password, context, studyUid: studies.studies[0]!.studyInstanceUid, patient: studies.studies[0]!.patientId };
+    }
+    await adminContext.close();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (stack && stack.child.exitCode === null) {
+      stack.child.kill('SIGTERM');
+      await stack.exited;
+    }
+    if (env) rmSync(env.PD_RUNTIME_DIR!, { recursive: true, force: true });
+  });
+
+  it('answers each user QIDO and the studies API with their own study only', async () => {
+    for (const [me, other] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      const qido = (await (await people[me].context.request.get(`${stack.url}/dicom-web/studies`)).json()) as Record<string, { Value: string[] }>[];
+      expect(qido.map((s) => s['0020000D']!.Value[0])).toEqual([people[me].studyUid]);
+      const metadata = await people[me].context.request.get(`${stack.url}/dicom-web/studies/${people[other].studyUid}/metadata`);
+      expect(metadata.status()).toBe(404);
+      expect(await metadata.json()).toMatchObject({ error: { code: 'not_found' } });
+      expect((await people[me].context.request.get(`${stack.url}/dicom-web/studies/${people[me].studyUid}/metadata`)).status()).toBe(200);
+    }
+  });
+
+  it("shows each user only their own study in OHIF's study list", async () => {
+    for (const key of ['a', 'b'] as const) {
+      const page = await people[key].context.newPage();
+      await page.goto(`${stack.url}/viewer/`);
+      await page.getByText('Study List').waitFor({ timeout: 60_000 });
+      await page.getByText(people[key].patient).first().waitFor({ timeout: 60_000 });
+      const other = key === 'a' ? people.b.patient : people.a.patient;
+      expect(await page.getByText(other).count()).toBe(0);
+      await page.screenshot({ path: screenshotPath(`10-ohif-study-list-user-${key}`) });
+      await page.close();
+    }
+  });
+
+  it("opening the other group's study URL in OHIF shows no images", async () => {
+    const page = await people.a.context.newPage();
+    const frames: string[] = [];
+    page.on('response', (response) => {
+      if (/\/frames\//.test(response.url()) && response.status() === 200) frames.push(response.url());
+    });
+    await page.goto(`${stack.url}/viewer/viewer?StudyInstanceUIDs=${people.b.studyUid}`);
+    await page.waitForTimeout(8_000);
+    await page.screenshot({ path: screenshotPath('11-ohif-other-groups-study') });
+    expect(frames).toEqual([]);
+    expect(await page.getByText(people.b.patient).count()).toBe(0);
+    await page.close();
+  });
+});
