@@ -8,6 +8,7 @@ import { dicomFiles, stowBody } from './dicom.js';
 type Who = 'anonymous' | 'admin' | 'researcherA' | 'radiologistA' | 'researcherB' | 'readTokenA' | 'expired' | 'revoked';
 
 const CT_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+const nobody = '00000000-0000-4000-8000-000000000000';
 
 describe('role × route matrix (real Orthanc and Redis)', () => {
   let services: TestServices;
@@ -97,6 +98,27 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
       expect: { ...signedIn(403), admin: 204, researcherB: 204 },
     },
     { name: 'unshare study A (not visible to B)', method: 'DELETE', path: () => `/api/studies/${CT_STUDY}/shares/${groupA}`, expect: { ...signedIn(404), radiologistA: 404, readTokenA: 403 } },
+    { name: 'update user (unknown id)', method: 'PATCH', path: () => `/api/admin/users/${nobody}`, body: () => ({ displayName: 'x' }), expect: adminOnly(404) },
+    { name: 'create user (invalid body)', method: 'POST', path: () => '/api/admin/users', body: () => ({ email: 'not-an-email' }), expect: adminOnly(400) },
+    { name: 'update group (unknown id)', method: 'PATCH', path: () => `/api/admin/groups/${nobody}`, body: () => ({ name: 'x' }), expect: adminOnly(404) },
+    { name: 'delete group (unknown id)', method: 'DELETE', path: () => `/api/admin/groups/${nobody}`, expect: adminOnly(404) },
+    { name: "revoke anyone's session (unknown id)", method: 'DELETE', path: () => `/api/admin/sessions/${nobody}`, expect: adminOnly(404) },
+    { name: 'invite (invalid body)', method: 'POST', path: () => '/api/admin/invitations', body: () => ({ email: 'x' }), expect: adminOnly(400) },
+    { name: 'withdraw invitation (unknown id)', method: 'DELETE', path: () => `/api/admin/invitations/${nobody}`, expect: adminOnly(404) },
+    { name: 'revoke my session (unknown id)', method: 'DELETE', path: () => `/api/auth/sessions/${nobody}`, expect: signedIn(404) },
+    { name: 'revoke my token (unknown id)', method: 'DELETE', path: () => `/api/tokens/${nobody}`, expect: signedIn(404) },
+    { name: 'revoke share link (unknown id)', method: 'DELETE', path: () => `/api/share-links/${nobody}`, expect: signedIn(404) },
+    { name: 'change password (wrong current)', method: 'POST', path: () => '/api/auth/change-password', body: () => ({ currentPassword: 'wrong', newPassword: 'whatever-long-enough-1' }), expect: signedIn(400) },
+    { name: 'invitation (public, unknown)', method: 'GET', path: () => '/api/invitations/unknown-token-0123456789abc', expect: { ...signedIn(404), anonymous: 404, expired: 404, revoked: 404 } },
+    {
+      name: 'accept invitation (public, unknown)',
+      method: 'POST',
+      path: () => '/api/invitations/unknown-token-0123456789abc/accept',
+      body: () => ({ displayName: 'x', password: 'a-long-enough-password-1' }),
+      expect: { ...signedIn(404), anonymous: 404, expired: 404, revoked: 404 },
+    },
+    { name: 'open share link (public, forged)', method: 'GET', path: () => '/api/share/forged.token.value', expect: { ...signedIn(404), anonymous: 404, expired: 404, revoked: 404 } },
+    { name: 'health (public)', method: 'GET', path: () => '/api/health', expect: { ...signedIn(200), anonymous: 200, expired: 200, revoked: 200 } },
     { name: 'QIDO studies', method: 'GET', path: () => '/dicom-web/studies', expect: signedIn(200) },
     { name: 'QIDO series', method: 'GET', path: () => '/dicom-web/series', expect: signedIn(200) },
     { name: 'QIDO instances', method: 'GET', path: () => '/dicom-web/instances', expect: signedIn(200) },
@@ -112,6 +134,22 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
       expect(seen).toEqual(row.expect);
     });
   }
+
+  it('covers every route of the OpenAPI document (a new route must join this table)', async () => {
+    const documented = Object.entries(((await (await backend.app.request('/api/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> }).paths).flatMap(
+      ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const normalise = (path: string) => path.replace(/\/[0-9a-f-]{36}(?=\/|$)/g, '/{id}').replace(/\/[0-9.]{10,}(?=\/|$)/g, '/{uid}');
+    const inMatrix = new Set(rows.map((row) => `${row.method} ${normalise(row.path())}`));
+    // Covered by their own tests: sign-in/out and refresh flows (sessions.test.ts, auth.test.ts), the
+    // gateway session check and per-study authorization (below), docs and liveness.
+    const elsewhere = ['POST /api/auth/refresh', 'POST /api/auth/login', 'POST /api/auth/logout', 'POST /api/auth/logout-all', 'GET /api/auth/check', 'GET /api/health/live', 'GET /api/dicomweb/authorize'];
+    const missing = documented
+      .map((entry) => entry.replace('{groupId}', '{id}').replace('{token}', '{token}'))
+      .filter((entry) => !elsewhere.includes(entry))
+      .filter((entry) => ![...inMatrix].some((covered) => covered === entry || covered.replace(/\/[^/]+$/, '/{token}') === entry || covered.replace(/\/[^/]+\/accept$/, '/{token}/accept') === entry));
+    expect(missing).toEqual([]);
+  });
 
   const studyPathShapes = (uid: string) => [
     `/dicom-web/studies/${uid}/metadata`,

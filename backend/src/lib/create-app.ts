@@ -58,6 +58,21 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  // Who may call at all is settled before any input is validated, so strangers learn
+  // nothing about a route's rules; services check the finer rights again.
+  const signedInPrefixes = ['/api/admin/', '/api/tokens', '/api/studies', '/api/share-links/', '/api/auth/sessions', '/api/auth/change-password', '/api/auth/logout'];
+  app.use('/api/*', async (c, next) => {
+    const path = c.req.path;
+    if (!signedInPrefixes.some((prefix) => path === prefix || path.startsWith(prefix))) return next();
+    const ctx = c.get('ctx');
+    if (!ctx.user) {
+      const problem = ctx.authProblem ?? { status: 401 as const, code: 'unauthorized', message: 'Sign in to continue.' };
+      return c.json(errorBody(c, problem.code, problem.message), problem.status);
+    }
+    if (path.startsWith('/api/admin/') && ctx.user.role !== 'admin') return c.json(errorBody(c, 'forbidden', 'Only admins may use this.'), 403);
+    await next();
+  });
+
   // A user whose password must change may do nothing else until it has.
   app.use('/api/*', async (c, next) => {
     const { user } = c.get('ctx');
