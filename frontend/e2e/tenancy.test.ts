@@ -68,6 +68,37 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
     }
   });
 
+  it('authorizes every WADO-RS path shape OHIF uses through the gateway: own study served, the other answers 404', async () => {
+    const a = people.a.context.request;
+    const series = (await (await a.get(`${stack.url}/dicom-web/studies/${people.a.studyUid}/series`)).json()) as Record<string, { Value: string[] }>[];
+    const seriesUid = series[0]!['0020000E']!.Value[0]!;
+    const instances = (await (await a.get(`${stack.url}/dicom-web/studies/${people.a.studyUid}/series/${seriesUid}/instances`)).json()) as Record<string, { Value: string[] }>[];
+    const sopUid = instances[0]!['00080018']!.Value[0]!;
+    const shapes = (study: string) => [
+      `/dicom-web/studies/${study}/metadata`,
+      `/dicom-web/studies/${study}/series`,
+      `/dicom-web/studies/${study}/series/${seriesUid}/metadata`,
+      `/dicom-web/studies/${study}/series/${seriesUid}/instances`,
+      `/dicom-web/studies/${study}/series/${seriesUid}/instances/${sopUid}/frames/1`,
+      `/dicom-web/studies/${study}/series/${seriesUid}/instances/${sopUid}/rendered`,
+      `/dicom-web/studies/${study}/series/${seriesUid}/rendered`,
+    ];
+    const accept = { accept: 'multipart/related; type=application/octet-stream; transfer-syntax=*' };
+    for (const path of shapes(people.a.studyUid)) {
+      const response = await a.get(`${stack.url}${path}`, { headers: path.includes('/frames/') ? accept : {} });
+      expect(response.status(), path).toBe(200);
+      const foreign = await people.b.context.request.get(`${stack.url}${path}`, { headers: path.includes('/frames/') ? accept : {} });
+      expect(foreign.status(), path).toBe(404);
+    }
+    const anonymous = await fetch(`${stack.url}${shapes(people.a.studyUid)[4]}`);
+    expect(anonymous.status).toBe(401);
+    // Orthanc's DICOMweb 1.7 has no /thumbnail (OHIF renders thumbnails from frames), but the
+    // gateway still refuses the other group before Orthanc is asked.
+    const thumbnail = await people.b.context.request.get(`${stack.url}/dicom-web/studies/${people.a.studyUid}/series/${seriesUid}/thumbnail`);
+    expect(thumbnail.status()).toBe(404);
+    expect(await thumbnail.json()).toMatchObject({ error: { code: 'not_found', message: 'No such study.' } });
+  });
+
   it("shows each user only their own study in OHIF's study list", async () => {
     for (const key of ['a', 'b'] as const) {
       const page = await people[key].context.newPage();
