@@ -146,7 +146,11 @@ describe('admin: users, groups, invitations, tokens, share links, audit (real Or
       return { status: response.status === 403 && response.headers.get('x-authz-reason') === 'not_found' ? 404 : response.status };
     };
     expect((await authorize(shareCookie, uid)).status).toBe(204);
+    expect((await authorize(shareCookie, uid)).status).toBe(204);
     expect((await authorize(shareCookie, '1.2.3.4')).status).toBe(404);
+    // Viewing is audited once per study and credential, not once per request.
+    const views = (await (await call(admin, 'GET', `/api/admin/audit?action=study.view&target=${uid}`)).json()) as { entries: { details: { via: string } }[] };
+    expect(views.entries.filter((e) => e.details.via === 'share')).toHaveLength(1);
     expect((await call(shareCookie, 'GET', '/api/studies')).status).toBe(401);
     const { body, contentType } = stowBody(dicomFiles('seg-dcmqi-ct3slice/seg').slice(0, 1));
     expect((await call(shareCookie, 'POST', '/dicom-web/studies', new Uint8Array(body), { 'content-type': contentType })).status).toBe(401);
@@ -158,6 +162,16 @@ describe('admin: users, groups, invitations, tokens, share links, audit (real Or
 
     const audit = (await (await call(admin, 'GET', `/api/admin/audit?action=share_link.&target=`)).json()) as { entries: { action: string; outcome: string }[] };
     expect(audit.entries.map((e) => `${e.action}:${e.outcome}`)).toEqual(expect.arrayContaining(['share_link.create:success', 'share_link.use:success', 'share_link.revoke:success', 'share_link.use:denied']));
+  });
+
+  it("lets an admin list and revoke anyone's session", async () => {
+    const victim = await createUser(backend.deps, { email: 'watched@example.org', role: 'radiologist' });
+    const { cookie } = await signIn(backend, victim.email, victim.password);
+    const listed = (await (await call(admin, 'GET', `/api/admin/sessions?userId=${victim.id}`)).json()) as { sessions: { id: string; user: { email: string } }[] };
+    expect(listed.sessions).toHaveLength(1);
+    expect(listed.sessions[0]!.user.email).toBe('watched@example.org');
+    expect((await call(admin, 'DELETE', `/api/admin/sessions/${listed.sessions[0]!.id}`)).status).toBe(204);
+    expect((await call(cookie, 'GET', '/api/auth/session')).status).toBe(401);
   });
 
   it('filters the audit trail and downloads it as CSV', async () => {

@@ -132,6 +132,14 @@ describe('sign-in, session cookie and the gateway session check (real Redis)', (
     expect(stillValid.status).toBe(200);
   });
 
+  it('keeps CORS closed: no Access-Control headers, even for a preflight from another origin', async () => {
+    const preflight = await backend.app.request('/api/auth/login', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    const simple = await backend.app.request('/api/health', { headers: { origin: 'https://evil.example' } });
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('refuses unauthenticated and forged sessions', async () => {
     expect((await backend.app.request('/api/auth/session')).status).toBe(401);
     expect((await backend.app.request('/api/auth/check')).status).toBe(401);

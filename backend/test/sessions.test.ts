@@ -156,6 +156,21 @@ describe('access tokens, refresh rotation, lockout and passwords (real Redis)', 
     expect((await request('/api/auth/session', { cookie: c.cookie })).status).toBe(401);
   });
 
+  it('fails closed when Redis is down: refresh answers 503 and a live access token is not trusted', async () => {
+    const user = await createUser(backend.deps, { email: 'outage@example.org', role: 'researcher' });
+    const { cookie } = await signIn(backend, user.email, user.password);
+    await services.redis.stop();
+    try {
+      const refresh = await request('/api/auth/refresh', { method: 'POST', cookie });
+      expect(refresh.status).toBe(503);
+      const session = await request('/api/auth/session', { cookie });
+      expect(session.status).toBe(503);
+    } finally {
+      await services.redis.restart();
+    }
+    expect((await request('/api/auth/session', { cookie })).status).toBe(200);
+  });
+
   it('refuses a disabled user at sign-in and ends their live sessions at once', async () => {
     const user = await createUser(backend.deps, { email: 'leaver@example.org', role: 'researcher' });
     const { cookie } = await signIn(backend, user.email, user.password);
