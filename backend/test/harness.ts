@@ -11,6 +11,7 @@ import { startOrthanc, type OrthancOptions } from '../../infra/src/services/orth
 import { startRedis, type RedisOptions } from '../../infra/src/services/redis.js';
 import { eq } from 'drizzle-orm';
 import { hashPassword } from '../src/auth/password.js';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type AppConfig } from '../src/config.js';
 import { groupMembers, groups, users, type Role } from '../src/db/schema.js';
 import type { AppDeps } from '../src/lib/context.js';
@@ -147,4 +148,21 @@ export async function signIn(backend: TestBackend, email: string, password: stri
   const response = await backend.app.request('/api/auth/login', { method: 'POST', headers: sameOrigin, body: JSON.stringify({ email, password }) });
   if (response.status !== 200) throw new Error(`sign-in of ${email} failed: ${response.status} ${await response.text()}`);
   return { cookie: sessionCookies(response), response };
+}
+
+/**
+ * Starts Orthanc, Redis and a backend for the enclosing describe block and stops them
+ * after it. Read `env.services` / `env.backend` inside tests (they exist once beforeAll ran).
+ */
+export function useTestBackend(overrides: Record<string, string> = {}): { services: TestServices; backend: TestBackend } {
+  const env = {} as { services: TestServices; backend: TestBackend };
+  beforeAll(async () => {
+    env.services = await startTestServices();
+    env.backend = createTestBackend(env.services, overrides);
+  });
+  afterAll(async () => {
+    await env.backend?.close();
+    await env.services?.stop();
+  });
+  return env;
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestBackend, startTestServices, type TestBackend, type TestServices } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { createTestBackend, useTestBackend, type TestBackend } from './harness.js';
 
 type HealthBody = { status: string; failing: string[]; message?: string; checks: Record<string, { status: string; required: boolean; latencyMs: number | null; detail?: string }> };
 
@@ -19,20 +19,10 @@ async function waitForHealth(backend: TestBackend, expectedStatus: number, withi
 }
 
 describe('GET /api/health against real Orthanc and Redis', () => {
-  let services: TestServices;
-  let backend: TestBackend;
-
-  beforeAll(async () => {
-    services = await startTestServices();
-    backend = createTestBackend(services);
-  });
-  afterAll(async () => {
-    await backend?.close();
-    await services?.stop();
-  });
+  const env = useTestBackend();
 
   it('answers 200 with every dependency, its status and latency', async () => {
-    const { status, body } = await waitForHealth(backend, 200, 5_000);
+    const { status, body } = await waitForHealth(env.backend, 200, 5_000);
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
     expect(body.failing).toEqual([]);
@@ -46,34 +36,34 @@ describe('GET /api/health against real Orthanc and Redis', () => {
   });
 
   it('answers 503 naming Orthanc within seconds of it dying, and 200 again once it is back', async () => {
-    await services.orthanc.stop();
-    const down = await waitForHealth(backend, 503, 5_000);
+    await env.services.orthanc.stop();
+    const down = await waitForHealth(env.backend, 503, 5_000);
     expect(down.status).toBe(503);
     expect(down.body.failing).toEqual(['orthanc']);
     expect(down.body.message).toContain('orthanc');
     expect(down.body.checks.orthanc!.status).toBe('down');
     expect(down.elapsedMs).toBeLessThan(5_000);
 
-    await services.orthanc.restart();
-    const up = await waitForHealth(backend, 200, 10_000);
+    await env.services.orthanc.restart();
+    const up = await waitForHealth(env.backend, 200, 10_000);
     expect(up.status).toBe(200);
   });
 
-  it('answers 503 naming Redis within seconds of it dying, and 200 again once it is back (same backend)', async () => {
-    await services.redis.stop();
-    const down = await waitForHealth(backend, 503, 5_000);
+  it('answers 503 naming Redis within seconds of it dying, and 200 again once it is back (same env.backend)', async () => {
+    await env.services.redis.stop();
+    const down = await waitForHealth(env.backend, 503, 5_000);
     expect(down.status).toBe(503);
     expect(down.body.failing).toEqual(['redis']);
     expect(down.body.checks.redis!.status).toBe('down');
 
-    await services.redis.restart();
-    const up = await waitForHealth(backend, 200, 10_000);
+    await env.services.redis.restart();
+    const up = await waitForHealth(env.backend, 200, 10_000);
     expect(up.status).toBe(200);
   });
 
   it('reports an unreachable required inference service as failing, and an optional one without failing', async () => {
-    const required = createTestBackend(services, { PD_INFERENCE_URL: 'http://127.0.0.1:9', PD_INFERENCE_REQUIRED: 'true' });
-    const optional = createTestBackend(services, { PD_INFERENCE_URL: 'http://127.0.0.1:9' });
+    const required = createTestBackend(env.services, { PD_INFERENCE_URL: 'http://127.0.0.1:9', PD_INFERENCE_REQUIRED: 'true' });
+    const optional = createTestBackend(env.services, { PD_INFERENCE_URL: 'http://127.0.0.1:9' });
     try {
       const r = await health(required);
       expect(r.status).toBe(503);

@@ -1,7 +1,7 @@
 // Starts the real stack exactly as `./stack up` does (same launcher), in a temporary
 // runtime folder on free loopback ports, and stops it again.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePorts } from '../../infra/src/ports.js';
@@ -78,3 +78,12 @@ export const isAlive = (pid: number) => {
     return false;
   }
 };
+
+/** Stops a launched stack (if still running) and removes its temporary runtime folder. */
+export async function stopStack(stack: StackProcess | undefined, env: Record<string, string> | undefined): Promise<void> {
+  if (stack && stack.child.exitCode === null) {
+    stack.child.kill('SIGTERM');
+    await stack.exited;
+  }
+  if (env?.PD_RUNTIME_DIR) rmSync(env.PD_RUNTIME_DIR, { recursive: true, force: true });
+}

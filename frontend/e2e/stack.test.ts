@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshotPath } from './browser.js';
 import { stowBody } from '../../backend/test/dicom.js';
-import { isAlive, launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironment, type StackProcess } from './stack-process.js';
+import { isAlive, launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironment, stopStack, type StackProcess } from './stack-process.js';
 
 const ctDir = join(repoRoot, '../shared/data/ct-volume-pancreas-tcia');
 
@@ -29,11 +29,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGTERM');
-      await stack.exited;
-    }
-    if (env) rmSync(env.PD_RUNTIME_DIR!, { recursive: true, force: true });
+    await stopStack(stack, env);
   });
 
   it('prints the URL and the first admin with a generated password', () => {

@@ -1,11 +1,10 @@
 // Two users in different groups: each sees only their own study, in the API and in OHIF,
 // and the other's study URL shows no images.
-import { rmSync } from 'node:fs';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dicomFiles, stowBody } from '../../backend/test/dicom.js';
 import { launchChromium, screenshotPath } from './browser.js';
-import { launchStack, printedAdminPassword, stackEnvironment, type StackProcess } from './stack-process.js';
+import { launchStack, printedAdminPassword, stackEnvironment, stopStack, type StackProcess } from './stack-process.js';
 
 // `patient` is the PatientID, which OHIF's list shows as MRN verbatim.
 type Person = { email: string; password: string; context: BrowserContext; studyUid: string; patient: string };
@@ -47,11 +46,7 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (stack && stack.child.exitCode === null) {
-      stack.child.kill('SIGTERM');
-      await stack.exited;
-    }
-    if (env) rmSync(env.PD_RUNTIME_DIR!, { recursive: true, force: true });
+    await stopStack(stack, env);
   });
 
   it('answers each user QIDO and the studies API with their own study only', async () => {
