@@ -107,6 +107,28 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
     }
   });
 
+  it('opens a share link in a browser without an account: the viewer shows that one study, nothing else', async () => {
+    const created = await people.a.context.request.post(`${stack.url}/api/studies/${people.a.studyUid}/share-links`, { headers: { origin: stack.url }, data: { expiresInHours: 1 } });
+    expect(created.status()).toBe(201);
+    const { link } = (await created.json()) as { link: { url: string } };
+    expect(link.url.startsWith(`${stack.url}/share/`)).toBe(true);
+    const stranger = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const page = await stranger.newPage();
+      await page.goto(link.url);
+      await page.waitForURL(`${stack.url}/viewer/viewer?StudyInstanceUIDs=${people.a.studyUid}`);
+      await page.locator('canvas').first().waitFor({ timeout: 60_000 });
+      await page.waitForTimeout(2_000);
+      await page.screenshot({ path: screenshotPath('12-share-link-viewer') });
+      const qido = (await (await stranger.request.get(`${stack.url}/dicom-web/studies`)).json()) as unknown[];
+      expect(qido).toHaveLength(1);
+      expect((await stranger.request.get(`${stack.url}/dicom-web/studies/${people.b.studyUid}/metadata`)).status()).toBe(404);
+      expect((await stranger.request.get(`${stack.url}/api/studies`)).status()).toBe(401);
+    } finally {
+      await stranger.close();
+    }
+  });
+
   it("opening the other group's study URL in OHIF shows no images", async () => {
     const page = await people.a.context.newPage();
     const frames: string[] = [];

@@ -85,7 +85,7 @@ const routes = {
     method: 'get',
     path: '/auth/check',
     tags: ['auth'],
-    summary: 'Session check used by the gateway (nginx auth_request) for pages that need a signed-in user',
+    summary: 'Session check used by the gateway (nginx auth_request) for the viewer page: a signed-in user or a share-link holder',
     description: 'nginx passes the original method in X-Original-Method; a state-changing call must also pass the same-origin check.',
     request: { headers: z.object({ 'x-original-method': z.string().max(16).optional() }) },
     responses: { 204: { description: 'Signed in' }, 401: { description: 'Not signed in' }, 403: { description: 'Cross-origin state-changing request' } },
@@ -141,7 +141,8 @@ export const authRoutes = new OpenAPIHono<AppEnv>()
   .openapi(routes.check, (c) => {
     c.header('Cache-Control', 'no-store');
     const ctx = c.get('ctx');
-    if (!ctx.user) return c.body(null, 401);
+    // A share-link holder may load the viewer page; DICOMweb then shows them their one study.
+    if (!ctx.user && ctx.credential?.via !== 'share') return c.body(null, 401);
     const originalMethod = c.req.valid('header')['x-original-method'] ?? 'GET';
     if (!isSafeMethod(originalMethod) && !passesOriginCheck(c, ctx.config.publicUrl.origin)) return c.body(null, 403);
     return c.body(null, 204);
