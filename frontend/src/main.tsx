@@ -1,12 +1,22 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
+import { RequireRole } from './auth/RequireRole';
 import { RequireSession } from './auth/RequireSession';
 import { SessionProvider } from './auth/session';
 import { AppLayout } from './layout/AppLayout';
+import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
+import { AdminAuditPage } from './pages/AdminAuditPage';
+import { AdminGroupsPage } from './pages/AdminGroupsPage';
+import { AdminSessionsPage } from './pages/AdminSessionsPage';
+import { AdminUsersPage } from './pages/AdminUsersPage';
+import { ApiTokensPage } from './pages/ApiTokensPage';
+import { ChangePasswordPage } from './pages/ChangePasswordPage';
 import { LoginPage } from './pages/LoginPage';
+import { MySessionsPage } from './pages/MySessionsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { StatusPage } from './pages/StatusPage';
+import { StudiesPage } from './pages/StudiesPage';
 import './styles.css';
 
 createRoot(document.getElementById('root')!).render(
@@ -15,6 +25,8 @@ createRoot(document.getElementById('root')!).render(
       <SessionProvider>
         <Routes>
           <Route path="/login" element={<LoginPage />} />
+          {/* Public: the invited person has no account yet. */}
+          <Route path="/invite/:token" element={<AcceptInvitationPage />} />
           <Route
             element={
               <RequireSession>
@@ -22,8 +34,19 @@ createRoot(document.getElementById('root')!).render(
               </RequireSession>
             }
           >
-            <Route index element={<Navigate to="/status" replace />} />
+            <Route index element={<Navigate to="/studies" replace />} />
+            <Route path="/studies" element={<StudiesPage />} />
             <Route path="/status" element={<StatusPage />} />
+            <Route path="/account/password" element={<ChangePasswordPage />} />
+            <Route path="/account/sessions" element={<MySessionsPage />} />
+            <Route path="/account/tokens" element={<ApiTokensPage />} />
+            <Route path="/admin" element={<RequireRole role="admin" />}>
+              <Route index element={<Navigate to="/admin/users" replace />} />
+              <Route path="users" element={<AdminUsersPage />} />
+              <Route path="groups" element={<AdminGroupsPage />} />
+              <Route path="sessions" element={<AdminSessionsPage />} />
+              <Route path="audit" element={<AdminAuditPage />} />
+            </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>
         </Routes>

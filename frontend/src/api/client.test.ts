@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, apiFetch } from './client';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError, apiFetch, messageOf, onSessionEvent } from './client';
 
 const respond = (status: number, body: unknown) =>
   vi.fn(async () => new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }));
@@ -53,5 +53,134 @@ describe('apiFetch', () => {
     await expect(apiFetch('/api/health', { acceptStatuses: [503] })).resolves.toEqual({ status: 'unavailable' });
     vi.stubGlobal('fetch', respond(204, undefined));
     await expect(apiFetch('/api/auth/logout', { method: 'POST' })).resolves.toBeUndefined();
+  });
+});
+
+/** A fake backend: each path answers from its own queue of [status, body] (the last answer repeats). */
+function fakeBackend(answers: Record<string, [number, unknown][]>) {
+  const calls: { path: string; method: string; body?: string }[] = [];
+  const fetchMock = vi.fn(async (path: string, init: RequestInit = {}) => {
+    calls.push({ path, method: init.method ?? 'GET', body: init.body as string | undefined });
+    const queue = answers[path];
+    if (!queue?.length) throw new Error(`unexpected call to ${path}`);
+    const [status, body] = queue.length > 1 ? queue.shift()! : queue[0]!;
+    // Let concurrent callers interleave the way real network answers do.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  });
+  vi.stubGlobal('fetch', fetchMock);
+  return { calls };
+}
+
+const expired = [401, { error: { code: 'access_token_expired', message: 'Your sign-in has expired.' } }] as [number, unknown];
+const refused = [401, { error: { code: 'unauthorized', message: 'Sign in to continue.' } }] as [number, unknown];
+
+describe('apiFetch renewing an expired sign-in', () => {
+  const events: string[] = [];
+  let unsubscribe: () => void = () => undefined;
+
+  beforeEach(() => {
+    events.length = 0;
+    unsubscribe = onSessionEvent((event) => events.push(event));
+  });
+  afterEach(() => {
+    unsubscribe();
+    vi.unstubAllGlobals();
+  });
+
+  it('refreshes once on access_token_expired and repeats the original call with its body', async () => {
+    const { calls } = fakeBackend({ '/api/tokens': [expired, [201, { secret: 'pdt_x' }]], '/api/auth/refresh': [[200, { user: {} }]] });
+    await expect(apiFetch('/api/tokens', { method: 'POST', body: { name: 'ci' } })).resolves.toEqual({ secret: 'pdt_x' });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /api/tokens', 'POST /api/auth/refresh', 'POST /api/tokens']);
+    expect(calls[1]!.body).toBeUndefined();
+    expect(calls[2]!.body).toBe('{"name":"ci"}');
+    expect(events).toEqual([]);
+  });
+
+  it('makes concurrent callers share one refresh', async () => {
+    const { calls } = fakeBackend({
+      '/api/studies': [expired, expired, [200, { studies: [] }]],
+      '/api/tokens': [expired, [200, { tokens: [] }]],
+      '/api/auth/refresh': [[200, { user: {} }]],
+    });
+    const results = await Promise.all([apiFetch('/api/studies'), apiFetch('/api/tokens'), apiFetch('/api/studies')]);
+    expect(results).toEqual([{ studies: [] }, { tokens: [] }, { studies: [] }]);
+    expect(calls.filter((c) => c.path === '/api/auth/refresh')).toHaveLength(1);
+  });
+
+  it('ends the session when the refresh is refused, without repeating the call', async () => {
+    const { calls } = fakeBackend({ '/api/studies': [expired], '/api/auth/refresh': [refused] });
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ status: 401, code: 'session_ended' });
+    expect(calls.map((c) => c.path)).toEqual(['/api/studies', '/api/auth/refresh']);
+    expect(events).toEqual(['ended']);
+  });
+
+  it('announces the end once even when several callers were waiting for the refresh', async () => {
+    fakeBackend({ '/api/studies': [expired], '/api/auth/refresh': [refused] });
+    const outcomes = await Promise.allSettled([apiFetch('/api/studies'), apiFetch('/api/studies')]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(events).toEqual(['ended']);
+  });
+
+  it('refreshes at most once per call: still expired after renewing means the session is over', async () => {
+    const { calls } = fakeBackend({ '/api/studies': [expired], '/api/auth/refresh': [[200, { user: {} }]] });
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ status: 401, code: 'access_token_expired' });
+    expect(calls.map((c) => c.path)).toEqual(['/api/studies', '/api/auth/refresh', '/api/studies']);
+    expect(events).toEqual(['ended']);
+  });
+
+  it('never refreshes for the login and refresh calls themselves', async () => {
+    const { calls } = fakeBackend({ '/api/auth/login': [expired], '/api/auth/refresh': [expired] });
+    await expect(apiFetch('/api/auth/login', { method: 'POST', body: {} })).rejects.toMatchObject({ code: 'access_token_expired' });
+    await expect(apiFetch('/api/auth/refresh', { method: 'POST' })).rejects.toMatchObject({ code: 'access_token_expired' });
+    expect(calls.map((c) => c.path)).toEqual(['/api/auth/login', '/api/auth/refresh']);
+    expect(events).toEqual([]);
+  });
+
+  it('leaves a wrong password on the login page alone', async () => {
+    fakeBackend({ '/api/auth/login': [[401, { error: { code: 'invalid_credentials', message: 'E-mail or password is incorrect.' } }]] });
+    await expect(apiFetch('/api/auth/login', { method: 'POST', body: {} })).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect(events).toEqual([]);
+  });
+
+  it('ends the session on other 401s (revoked elsewhere) without trying a refresh', async () => {
+    const { calls } = fakeBackend({ '/api/studies': [[401, { error: { code: 'session_ended', message: 'This session has ended.' } }]] });
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ code: 'session_ended', message: 'This session has ended.' });
+    expect(calls).toHaveLength(1);
+    expect(events).toEqual(['ended']);
+  });
+
+  it('keeps the session when the server cannot be reached or is unavailable during the refresh', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (path: string) => {
+        if (path === '/api/auth/refresh') throw new TypeError('fetch failed');
+        return new Response(JSON.stringify({ error: { code: 'access_token_expired', message: 'expired' } }), { status: 401 });
+      }),
+    );
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ status: 0, code: 'network_error' });
+    fakeBackend({ '/api/studies': [expired], '/api/auth/refresh': [[503, { error: { code: 'session_store_unavailable', message: 'Sessions are unavailable.' } }]] });
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ status: 503, message: 'Sessions are unavailable.' });
+    expect(events).toEqual([]);
+  });
+
+  it('announces password_change_required so the app can send the user to the password page', async () => {
+    fakeBackend({ '/api/studies': [[403, { error: { code: 'password_change_required', message: 'Change your password first.' } }]] });
+    await expect(apiFetch('/api/studies')).rejects.toMatchObject({ status: 403, code: 'password_change_required' });
+    expect(events).toEqual(['password_change_required']);
+  });
+
+  it('stops announcing to a listener that unsubscribed', async () => {
+    unsubscribe();
+    fakeBackend({ '/api/studies': [[401, { error: { code: 'session_ended', message: 'ended' } }]] });
+    await expect(apiFetch('/api/studies')).rejects.toBeInstanceOf(ApiError);
+    expect(events).toEqual([]);
+  });
+});
+
+describe('messageOf', () => {
+  it("shows the server's message, or the fallback for anything else", () => {
+    expect(messageOf(new ApiError(409, 'group_in_use', 'The group still owns 3 studies.'), 'x')).toBe('The group still owns 3 studies.');
+    expect(messageOf(new Error('boom'), 'Could not load.')).toBe('Could not load.');
   });
 });

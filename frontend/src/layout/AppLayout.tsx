@@ -1,11 +1,13 @@
 import { NavLink, Outlet, useNavigate } from 'react-router-dom';
 import { useSession } from '../auth/session';
-import { visibleNavigation } from './navigation';
+import { navigationSections } from './navigation';
 
 export function AppLayout() {
   const { user, signOut } = useSession();
   const navigate = useNavigate();
   if (!user) return null;
+  // Until the password is changed the server refuses everything else, so there is nowhere else to go.
+  const forced = user.mustChangePassword;
 
   const onSignOut = async () => {
     try {
@@ -21,21 +23,6 @@ export function AppLayout() {
     <div className="app">
       <header className="topbar">
         <span className="brand">Preview-DICOM</span>
-        <nav aria-label="Main">
-          <ul className="nav">
-            {visibleNavigation(user.role).map((item) => (
-              <li key={item.to}>
-                {item.external ? (
-                  <a href={item.to}>{item.label}</a>
-                ) : (
-                  <NavLink to={item.to} className={({ isActive }) => (isActive ? 'active' : undefined)}>
-                    {item.label}
-                  </NavLink>
-                )}
-              </li>
-            ))}
-          </ul>
-        </nav>
         <div className="account">
           <span data-testid="signed-in-user" title={user.displayName}>
             {user.email} <span className="role">{user.role}</span>
@@ -45,14 +32,45 @@ export function AppLayout() {
           </button>
         </div>
       </header>
-      {user.mustChangePassword && (
+      {forced && (
         <div className="notice" role="status" data-testid="must-change-password">
           You must change your password: this account still uses the password it was created with.
         </div>
       )}
-      <main className="content">
-        <Outlet />
-      </main>
+      <div className={forced ? 'shell forced' : 'shell'}>
+        {!forced && (
+          <nav aria-label="Main" className="sidebar">
+            {navigationSections(user.role).map((section) => {
+              const headingId = section.title ? `nav-${section.title.toLowerCase()}` : undefined;
+              return (
+                <div key={section.title ?? 'main'} className="nav-section">
+                  {section.title && (
+                    <h2 className="nav-heading" id={headingId}>
+                      {section.title}
+                    </h2>
+                  )}
+                  <ul className="nav" aria-labelledby={headingId}>
+                    {section.items.map((item) => (
+                      <li key={item.to}>
+                        {item.external ? (
+                          <a href={item.to}>{item.label}</a>
+                        ) : (
+                          <NavLink to={item.to} className={({ isActive }) => (isActive ? 'active' : undefined)}>
+                            {item.label}
+                          </NavLink>
+                        )}
+                      </li>
+                    ))}
+                  </ul>
+                </div>
+              );
+            })}
+          </nav>
+        )}
+        <main className="content">
+          <Outlet />
+        </main>
+      </div>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { visibleNavigation, type NavItem } from './navigation';
+import { navigationSections, visibleNavigation, type NavItem } from './navigation';
 
 describe('navigation', () => {
   const items: NavItem[] = [
@@ -15,5 +15,25 @@ describe('navigation', () => {
   it('links the viewer as a full page load, outside the dashboard router', () => {
     const viewer = visibleNavigation('radiologist').find((i) => i.label === 'Viewer');
     expect(viewer).toMatchObject({ to: '/viewer/', external: true });
+  });
+});
+
+describe('navigationSections', () => {
+  const titlesAndLabels = (role: Parameters<typeof navigationSections>[0]) =>
+    navigationSections(role).map((section) => [section.title, section.items.map((item) => item.label)]);
+
+  it('lists the main pages, then Account, then Admin for admins', () => {
+    expect(titlesAndLabels('admin')).toEqual([
+      [null, ['Studies', 'System status', 'Viewer']],
+      ['Account', ['Password', 'Sessions', 'API tokens']],
+      ['Admin', ['Users', 'Groups', 'Sessions', 'Audit log']],
+    ]);
+  });
+
+  it('hides the Admin section from everyone else', () => {
+    for (const role of ['researcher', 'radiologist'] as const) {
+      expect(titlesAndLabels(role).map(([title]) => title)).toEqual([null, 'Account']);
+      expect(visibleNavigation(role).some((item) => item.to.startsWith('/admin/'))).toBe(false);
+    }
   });
 });

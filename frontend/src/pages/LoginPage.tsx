@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { ApiError } from '../api/client';
-import { isOutsideDashboard, returnPathFrom } from '../auth/returnPath';
+import { CHANGE_PASSWORD_PATH } from '../auth/passwordGate';
+import { isOutsideDashboard, returnPathFrom, type LoginRedirectState } from '../auth/returnPath';
 import { useSession } from '../auth/session';
 
 export function LoginPage() {
@@ -14,7 +15,11 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
 
+  // A password that must change comes first; the page asked for is remembered for afterwards.
+  const passwordState: LoginRedirectState = { from: returnTo };
+
   if (user) {
+    if (user.mustChangePassword) return <Navigate to={CHANGE_PASSWORD_PATH} replace state={passwordState} />;
     if (isOutsideDashboard(returnTo)) {
       window.location.replace(returnTo);
       return null;
@@ -27,10 +32,12 @@ export function LoginPage() {
     setSubmitting(true);
     setError(null);
     try {
-      await signIn(email, password);
-      if (isOutsideDashboard(returnTo)) window.location.replace(returnTo);
+      const signedIn = await signIn(email, password);
+      if (signedIn.mustChangePassword) navigate(CHANGE_PASSWORD_PATH, { replace: true, state: passwordState });
+      else if (isOutsideDashboard(returnTo)) window.location.replace(returnTo);
       else navigate(returnTo, { replace: true });
     } catch (caught) {
+      // Wrong password, lockout (429, saying how long) or an unavailable service: the server's words.
       setError(caught instanceof ApiError ? caught.message : 'Sign-in failed. Try again.');
       setSubmitting(false);
     }
