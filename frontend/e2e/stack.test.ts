@@ -46,7 +46,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
     await page.screenshot({ path: screenshotPath('01-login') });
   });
 
-  it('refuses a wrong password with a readable message, then signs in and shows system status', async () => {
+  it('refuses a wrong password with a readable message, then holds the first admin to a password change', async () => {
     await page.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
     await page.getByLabel(/password/i).fill('wrong-password');
     await page.getByRole('button', { name: /sign in/i }).click();
@@ -54,23 +54,33 @@ describe('the whole stack from the launcher, in Chromium', () => {
 
     await page.getByLabel(/password/i).fill(adminPassword);
     await page.getByRole('button', { name: /sign in/i }).click();
+    await page.getByTestId('change-password-form').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/account/password');
+    // Nothing else works until the password is changed, DICOMweb included.
+    expect((await context.request.get(`${stack.url}/dicom-web/studies`)).status()).toBe(403);
+    await page.screenshot({ path: screenshotPath('02-forced-password-change') });
+
+    await page.getByLabel('Current password').fill(adminPassword);
+    await page.getByLabel('New password', { exact: true }).fill('password1234');
+    await page.getByLabel('Repeat new password').fill('password1234');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => page.getByTestId('change-password-error').textContent()).toMatch(/most common/);
+
+    await page.getByLabel('New password', { exact: true }).fill(newAdminPassword);
+    await page.getByLabel('Repeat new password').fill(newAdminPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL((url) => url.pathname !== '/account/password');
+  });
+
+  it('shows system status with every dependency up', async () => {
+    await page.goto(`${stack.url}/status`);
     await page.getByTestId('health-table').waitFor();
     await expect.poll(() => page.getByTestId('health-table').textContent()).toMatch(/orthanc/i);
     const table = (await page.getByTestId('health-table').textContent()) ?? '';
     expect(table).toMatch(/redis/i);
     expect(table).toMatch(/database/i);
     expect(table).not.toMatch(/\bdown\b/i);
-    await page.screenshot({ path: screenshotPath('02-status') });
-  });
-
-  it('makes the first admin change the generated password before anything else', async () => {
-    const blocked = await context.request.get(`${stack.url}/dicom-web/studies`);
-    expect(blocked.status()).toBe(403);
-    const changed = await context.request.post(`${stack.url}/api/auth/change-password`, {
-      headers: { origin: stack.url },
-      data: { currentPassword: adminPassword, newPassword: newAdminPassword },
-    });
-    expect(changed.status()).toBe(204);
+    await page.screenshot({ path: screenshotPath('03-status') });
   });
 
   it('guards /dicom-web with the session: 401 without it, STOW and QIDO with it', async () => {
@@ -101,13 +111,13 @@ describe('the whole stack from the launcher, in Chromium', () => {
     await page.goto(`${stack.url}/viewer/`);
     await page.getByText('Study List').waitFor({ timeout: 60_000 });
     await page.getByText('Pancreas-CT-CB_001').first().waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: screenshotPath('03-ohif-study-list') });
+    await page.screenshot({ path: screenshotPath('04-ohif-study-list') });
 
     await page.goto(`${stack.url}/viewer/viewer?StudyInstanceUIDs=${studyUid}`);
     await page.locator('canvas').first().waitFor({ timeout: 60_000 });
     await page.getByText('PANCREAS DI, iDose (3)').first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(2_000);
-    await page.screenshot({ path: screenshotPath('04-ohif-viewer-ct') });
+    await page.screenshot({ path: screenshotPath('05-ohif-viewer-ct') });
     expect(problems).toEqual([]);
   });
 

@@ -129,6 +129,51 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
     }
   });
 
+  it('shows each user only their own study in the dashboard', async () => {
+    for (const key of ['a', 'b'] as const) {
+      const page = await people[key].context.newPage();
+      await page.goto(`${stack.url}/studies`);
+      await page.getByTestId('studies-table').waitFor();
+      const rows = await page.locator('tr[data-study-uid]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-study-uid')));
+      expect(rows).toEqual([people[key].studyUid]);
+      await page.screenshot({ path: screenshotPath(`13-dashboard-studies-user-${key}`) });
+      await page.close();
+    }
+  });
+
+  it('lets the admin create a user in the dashboard (one-time password) and read the audit trail', async () => {
+    const admin = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const page = await admin.newPage();
+      await page.goto(`${stack.url}/login`);
+      await page.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
+      await page.getByLabel(/password/i).fill('tenancy-admin-secret-01');
+      await page.getByRole('button', { name: /sign in/i }).click();
+      await page.getByTestId('studies-table').waitFor();
+      expect(await page.locator('tr[data-study-uid]').count()).toBe(2);
+
+      await page.goto(`${stack.url}/admin/users`);
+      const form = page.getByTestId('create-user-form');
+      await form.getByLabel('E-mail').fill('radiologist.c@e2e.test');
+      await form.getByLabel('Display name').fill('Radiologist C');
+      await form.getByLabel('Role').selectOption('radiologist');
+      await form.getByLabel('Hospital A').check();
+      await form.getByRole('button').last().click();
+      await expect.poll(async () => (await page.getByTestId('generated-password').inputValue()).length).toBe(24);
+      await expect.poll(() => page.getByTestId('users-table').textContent()).toContain('radiologist.c@e2e.test');
+      await page.screenshot({ path: screenshotPath('14-admin-users') });
+
+      await page.goto(`${stack.url}/admin/audit`);
+      await page.getByTestId('audit-table').waitFor();
+      await page.getByTestId('audit-filters').getByLabel('Action').fill('study.view');
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await expect.poll(() => page.getByTestId('audit-table').textContent()).toContain(people.a.studyUid);
+      await page.screenshot({ path: screenshotPath('15-admin-audit') });
+    } finally {
+      await admin.close();
+    }
+  });
+
   it("opening the other group's study URL in OHIF shows no images", async () => {
     const page = await people.a.context.newPage();
     const frames: string[] = [];
@@ -141,5 +186,23 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
     expect(frames).toEqual([]);
     expect(await page.getByText(people.b.patient).count()).toBe(0);
     await page.close();
+  });
+
+  it('shows the lockout message after 5 failed sign-ins, without saying whether the account exists', async () => {
+    const visitor = await browser.newContext();
+    try {
+      const page = await visitor.newPage();
+      await page.goto(`${stack.url}/login`);
+      for (let i = 0; i < 6; i++) {
+        await page.getByLabel(/e-?mail/i).fill('user.b@e2e.test');
+        await page.getByLabel(/password/i).fill(`wrong-${i}`);
+        await page.getByRole('button', { name: /sign in/i }).click();
+        await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/incorrect|Too many/);
+      }
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('Too many failed sign-in attempts. Try again in 1 minute.');
+      await page.screenshot({ path: screenshotPath('16-login-lockout') });
+    } finally {
+      await visitor.close();
+    }
   });
 });
