@@ -25,3 +25,13 @@ export function LoadError({ message, testId }: { message: string | null; testId?
     </p>
   );
 }
+
+/** The error and notice lines under a form or above a table, as one action reports them. */
+export function ActionFeedback({ action, errorTestId, noticeTestId }: { action: { error: string | null; notice: string | null }; errorTestId: string; noticeTestId: string }) {
+  return (
+    <>
+      <ErrorText message={action.error} testId={errorTestId} />
+      <StatusText message={action.notice} testId={noticeTestId} />
+    </>
+  );
+}

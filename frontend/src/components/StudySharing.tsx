@@ -1,12 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import type { Group, GroupRef, SessionUser, ShareLink, Study } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
 import { formatDateTime, lifecycleOf } from '../lib/format';
 import { parseWholeNumber } from '../lib/forms';
 import { shareCandidates } from '../lib/studies';
 import { CopyField } from './CopyField';
-import { ErrorText, LoadError, StatusText } from './Feedback';
+import { DataTable, RowButton } from './DataTable';
+import { ActionFeedback, LoadError } from './Feedback';
+import { Field } from './Field';
 
 /**
  * Sharing one study: with other groups (their members then see it like their own), and by
@@ -29,23 +32,9 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
   const [groupId, setGroupId] = useState('');
   const chosenGroupId = candidates.some((group) => group.id === groupId) ? groupId : (candidates[0]?.id ?? '');
   const [hours, setHours] = useState('72');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const action = useAction();
+  const { busy, run } = action;
   const [newLink, setNewLink] = useState<ShareLink | null>(null);
-
-  const run = async (action: () => Promise<string>, failure: string) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
-      setNotice(await action());
-    } catch (caught) {
-      setError(messageOf(caught, failure));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const share = (event: FormEvent) => {
     event.preventDefault();
@@ -69,8 +58,8 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
     event.preventDefault();
     const expiresInHours = parseWholeNumber(hours, 1, 720);
     if (expiresInHours === null) {
-      setError('A share link lasts a whole number of hours from 1 to 720 (30 days).');
-      setNotice(null);
+      action.setError('A share link lasts a whole number of hours from 1 to 720 (30 days).');
+      action.setNotice(null);
       return;
     }
     void run(async () => {
@@ -91,8 +80,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
 
   return (
     <div className="sharing" data-testid="study-sharing">
-      <ErrorText message={error} testId="sharing-error" />
-      <StatusText message={notice} testId="sharing-notice" />
+      <ActionFeedback action={action} errorTestId="sharing-error" noticeTestId="sharing-notice" />
 
       <div className="sharing-columns">
         <div>
@@ -107,9 +95,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
               {study.sharedWith.map((group) => (
                 <li key={group.id}>
                   <span>{group.name}</span>
-                  <button type="button" className="secondary small" disabled={busy} onClick={() => unshare(group)}>
-                    Stop sharing with {group.name}
-                  </button>
+                  <RowButton label={`Stop sharing with ${group.name}`} disabled={busy} onClick={() => unshare(group)} />
                 </li>
               ))}
             </ul>
@@ -118,8 +104,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
           {groups.data && candidates.length === 0 && <p className="muted">There is no other group to share it with.</p>}
           {candidates.length > 0 && (
             <form className="form-row" onSubmit={share}>
-              <div className="field">
-                <label htmlFor={`share-group-${study.studyInstanceUid}`}>Share with group</label>
+              <Field id={`share-group-${study.studyInstanceUid}`} label="Share with group">
                 <select id={`share-group-${study.studyInstanceUid}`} data-testid="share-group-select" value={chosenGroupId} onChange={(e) => setGroupId(e.target.value)}>
                   {candidates.map((group) => (
                     <option key={group.id} value={group.id}>
@@ -127,7 +112,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
                     </option>
                   ))}
                 </select>
-              </div>
+              </Field>
               <button type="submit" disabled={busy}>
                 Share
               </button>
@@ -139,8 +124,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
           <h3>Share links</h3>
           <p className="muted">Anyone with a link can view this study, read-only, until it expires or is revoked.</p>
           <form className="form-row" onSubmit={createLink} noValidate>
-            <div className="field narrow-field">
-              <label htmlFor={`link-hours-${study.studyInstanceUid}`}>Expires in (hours)</label>
+            <Field id={`link-hours-${study.studyInstanceUid}`} label="Expires in (hours)" size="narrow">
               <input
                 id={`link-hours-${study.studyInstanceUid}`}
                 type="number"
@@ -151,7 +135,7 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
                 value={hours}
                 onChange={(e) => setHours(e.target.value)}
               />
-            </div>
+            </Field>
             <button type="submit" disabled={busy}>
               Create share link
             </button>
@@ -162,49 +146,30 @@ export function StudySharing({ study, user, onStudyChanged }: { study: Study; us
 
       <LoadError message={links.error} />
       {links.data && links.data.length > 0 && (
-        <div className="table-scroll">
-          <table className="table compact" data-testid="share-links-table">
-            <thead>
-              <tr>
-                <th scope="col">Link</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Uses</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+        <DataTable testId="share-links-table" columns={['Link', 'Created', 'Expires', 'Uses', 'Last used', 'Status']} actions compact>
+          {links.data.map((link) => {
+            const state = lifecycleOf(link);
+            return (
+              <tr key={link.id} data-link-id={link.id}>
+                <td className="link-cell">
+                  {state.active ? <CopyField id={`link-${link.id}`} label="Share link" value={link.url} compact /> : <span className="muted">{link.url}</span>}
+                </td>
+                <td className="number">{formatDateTime(link.createdAt)}</td>
+                <td className="number">{formatDateTime(link.expiresAt)}</td>
+                <td className="number">{link.useCount}</td>
+                <td className="number">{link.lastUsedAt ? formatDateTime(link.lastUsedAt) : 'Never'}</td>
+                <td>
+                  <span className={`badge ${state.tone}`}>{state.label}</span>
+                </td>
+                <td className="actions">
+                  {state.active && (
+                    <RowButton label="Revoke" disabled={busy} onClick={() => revokeLink(link)} />
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {links.data.map((link) => {
-                const state = lifecycleOf(link);
-                return (
-                  <tr key={link.id} data-link-id={link.id}>
-                    <td className="link-cell">
-                      {state.active ? <CopyField id={`link-${link.id}`} label="Share link" value={link.url} compact /> : <span className="muted">{link.url}</span>}
-                    </td>
-                    <td className="number">{formatDateTime(link.createdAt)}</td>
-                    <td className="number">{formatDateTime(link.expiresAt)}</td>
-                    <td className="number">{link.useCount}</td>
-                    <td className="number">{link.lastUsedAt ? formatDateTime(link.lastUsedAt) : 'Never'}</td>
-                    <td>
-                      <span className={`badge ${state.tone}`}>{state.label}</span>
-                    </td>
-                    <td className="actions">
-                      {state.active && (
-                        <button type="button" className="secondary small" disabled={busy} onClick={() => revokeLink(link)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
     </div>
   );

@@ -1,10 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import type { InvitationPreview, SessionUser } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
 import { useSession } from '../auth/session';
 import { ErrorText } from '../components/Feedback';
+import { Field, PasswordField, SubmitButton } from '../components/Field';
 import { formatDateTime, roleLabel } from '../lib/format';
 import { newPasswordProblem } from '../lib/forms';
 
@@ -18,26 +20,20 @@ export function AcceptInvitationPage() {
   const [displayName, setDisplayName] = useState('');
   const [password, setPassword] = useState('');
   const [repeated, setRepeated] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [submitting, setSubmitting] = useState(false);
+  const { busy: submitting, error, run, setError } = useAction();
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
     const problem = newPasswordProblem(password, repeated, 'passwords');
     if (problem) {
       setError(problem);
       return;
     }
-    setSubmitting(true);
-    setError(null);
-    try {
+    void run(async () => {
       const body = await apiFetch<{ user: SessionUser }>(`${invitationPath}/accept`, { method: 'POST', body: { displayName, password } });
       adoptUser(body.user);
       navigate('/', { replace: true });
-    } catch (caught) {
-      setError(messageOf(caught, 'The account could not be created. Try again.'));
-      setSubmitting(false);
-    }
+    }, 'The account could not be created. Try again.');
   };
 
   return (
@@ -67,24 +63,15 @@ export function AcceptInvitationPage() {
                 You are signed in as {user.email}. Creating this account signs you in as {invitation.data.email} instead.
               </p>
             )}
-            <div className="field">
-              <label htmlFor="invite-name">Display name</label>
+            <Field id="invite-name" label="Display name">
               <input id="invite-name" autoComplete="name" required value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
-            </div>
+            </Field>
             {/* Lets password managers file the new password under the right account. */}
             <input type="email" name="email" autoComplete="username" value={invitation.data.email} readOnly hidden />
-            <div className="field">
-              <label htmlFor="invite-password">Password</label>
-              <input id="invite-password" type="password" autoComplete="new-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="invite-repeat">Repeat password</label>
-              <input id="invite-repeat" type="password" autoComplete="new-password" required value={repeated} onChange={(e) => setRepeated(e.target.value)} />
-            </div>
+            <PasswordField id="invite-password" label="Password" autoComplete="new-password" value={password} onChange={setPassword} />
+            <PasswordField id="invite-repeat" label="Repeat password" autoComplete="new-password" value={repeated} onChange={setRepeated} />
             <ErrorText message={error} testId="accept-invitation-error" />
-            <button type="submit" disabled={submitting}>
-              {submitting ? 'Creating account…' : 'Create account'}
-            </button>
+            <SubmitButton busy={submitting} label="Create account" busyLabel="Creating account…" />
           </form>
         )}
       </div>

@@ -3,13 +3,24 @@ import { useSearchParams } from 'react-router-dom';
 import { apiFetch, ensureFreshSession, messageOf } from '../api/client';
 import type { AuditEntry } from '../api/types';
 import { useLoad } from '../api/useLoad';
-import { ErrorText, LoadError } from '../components/Feedback';
+import { DataTable, LoadStatus } from '../components/DataTable';
+import { ErrorText } from '../components/Feedback';
+import { Field } from '../components/Field';
 import { Pager } from '../components/Pager';
 import { AUDIT_PAGE_SIZE, auditCsvPath, auditFilterNames, auditFiltersFrom, auditListPath, type AuditFilters } from '../lib/audit';
 import { formatDateTime, formatDetails, roleLabel } from '../lib/format';
 import { pageFromParam } from '../lib/forms';
 
 const outcomeTones: Record<AuditEntry['outcome'], string> = { success: 'ok', failure: 'bad', denied: 'warn' };
+
+/** The filter form's boxes, in order; the times are typed as local date-times. */
+const filterFields: { name: keyof AuditFilters; label: string; placeholder?: string; type?: 'datetime-local' }[] = [
+  { name: 'actor', label: 'Actor', placeholder: 'user ID or part of an e-mail' },
+  { name: 'action', label: 'Action', placeholder: 'auth.login, or auth. for all' },
+  { name: 'target', label: 'Target', placeholder: 'part of a UID or ID' },
+  { name: 'from', label: 'From', type: 'datetime-local' },
+  { name: 'to', label: 'To', type: 'datetime-local' },
+];
 
 /** Only the filled-in filters go into the address. */
 function filterParams(filters: AuditFilters, page = 1): Record<string, string> {
@@ -68,26 +79,11 @@ export function AdminAuditPage() {
 
       <form className="panel" data-testid="audit-filters" onSubmit={onApply}>
         <div className="filter-grid">
-          <div className="field">
-            <label htmlFor="audit-actor">Actor</label>
-            <input id="audit-actor" placeholder="user ID or part of an e-mail" value={draft.actor} onChange={set('actor')} />
-          </div>
-          <div className="field">
-            <label htmlFor="audit-action">Action</label>
-            <input id="audit-action" placeholder="auth.login, or auth. for all" value={draft.action} onChange={set('action')} />
-          </div>
-          <div className="field">
-            <label htmlFor="audit-target">Target</label>
-            <input id="audit-target" placeholder="part of a UID or ID" value={draft.target} onChange={set('target')} />
-          </div>
-          <div className="field">
-            <label htmlFor="audit-from">From</label>
-            <input id="audit-from" type="datetime-local" value={draft.from} onChange={set('from')} />
-          </div>
-          <div className="field">
-            <label htmlFor="audit-to">To</label>
-            <input id="audit-to" type="datetime-local" value={draft.to} onChange={set('to')} />
-          </div>
+          {filterFields.map(({ name, label, placeholder, type }) => (
+            <Field key={name} id={`audit-${name}`} label={label}>
+              <input id={`audit-${name}`} type={type} placeholder={placeholder} value={draft[name]} onChange={set(name)} />
+            </Field>
+          ))}
         </div>
         <div className="button-row">
           <button type="submit">Apply filters</button>
@@ -98,60 +94,43 @@ export function AdminAuditPage() {
         <p className="muted hint">Times are in your local time zone.</p>
       </form>
 
-      <LoadError message={entries.error} testId="audit-error" />
-      {!list && !entries.error && <p className="muted">Loading…</p>}
-      {list && list.entries.length === 0 && <p className="muted">No audit entries match these filters.</p>}
+      <LoadStatus state={entries} isEmpty={list?.entries.length === 0} empty="No audit entries match these filters." errorTestId="audit-error" />
       {list && list.entries.length > 0 && (
         <>
-          <div className="table-scroll">
-            <table className="table compact" data-testid="audit-table" aria-busy={entries.loading}>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Target</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">IP address</th>
-                  <th scope="col">Details</th>
+          <DataTable testId="audit-table" compact busy={entries.loading} columns={['Time', 'Actor', 'Action', 'Target', 'Outcome', 'IP address', 'Details']}>
+            {list.entries.map((entry) => {
+              const details = formatDetails(entry.details);
+              return (
+                <tr key={entry.id} data-audit-id={entry.id} data-action={entry.action}>
+                  <td className="number">{formatDateTime(entry.at)}</td>
+                  <td>
+                    {entry.actorEmail ?? <span className="muted">{entry.actorUserId ?? 'anonymous'}</span>}
+                    {entry.actorRole && <div className="muted small-text">{roleLabel(entry.actorRole)}</div>}
+                  </td>
+                  <td>
+                    <code>{entry.action}</code>
+                  </td>
+                  <td className="wrap-anywhere">
+                    {entry.targetType || entry.targetId ? (
+                      <>
+                        {entry.targetType && <span className="muted">{entry.targetType} </span>}
+                        {entry.targetId}
+                      </>
+                    ) : (
+                      <span className="muted">—</span>
+                    )}
+                  </td>
+                  <td>
+                    <span className={`badge ${outcomeTones[entry.outcome] ?? 'muted'}`}>{entry.outcome}</span>
+                  </td>
+                  <td>{entry.ip ?? '—'}</td>
+                  <td className="detail" title={details || undefined}>
+                    {details && <code className="truncate">{details}</code>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.entries.map((entry) => {
-                  const details = formatDetails(entry.details);
-                  return (
-                    <tr key={entry.id} data-audit-id={entry.id} data-action={entry.action}>
-                      <td className="number">{formatDateTime(entry.at)}</td>
-                      <td>
-                        {entry.actorEmail ?? <span className="muted">{entry.actorUserId ?? 'anonymous'}</span>}
-                        {entry.actorRole && <div className="muted small-text">{roleLabel(entry.actorRole)}</div>}
-                      </td>
-                      <td>
-                        <code>{entry.action}</code>
-                      </td>
-                      <td className="wrap-anywhere">
-                        {entry.targetType || entry.targetId ? (
-                          <>
-                            {entry.targetType && <span className="muted">{entry.targetType} </span>}
-                            {entry.targetId}
-                          </>
-                        ) : (
-                          <span className="muted">—</span>
-                        )}
-                      </td>
-                      <td>
-                        <span className={`badge ${outcomeTones[entry.outcome] ?? 'muted'}`}>{entry.outcome}</span>
-                      </td>
-                      <td>{entry.ip ?? '—'}</td>
-                      <td className="detail" title={details || undefined}>
-                        {details && <code className="truncate">{details}</code>}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
           <Pager page={page} limit={AUDIT_PAGE_SIZE} shown={list.entries.length} total={list.total} onPage={(next) => setParams(filterParams(filters, next))} />
         </>
       )}

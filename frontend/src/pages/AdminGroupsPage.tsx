@@ -1,8 +1,11 @@
 import { Fragment, useState, type FormEvent } from 'react';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import type { Group } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
-import { ErrorText, LoadError, StatusText } from '../components/Feedback';
+import { DataTable, LoadStatus, RowButton } from '../components/DataTable';
+import { ActionFeedback, ErrorText } from '../components/Feedback';
+import { Field, SubmitButton } from '../components/Field';
 
 const COLUMNS = 5;
 
@@ -10,47 +13,30 @@ export function AdminGroupsPage() {
   const groups = useLoad((signal) => apiFetch<{ groups: Group[] }>('/api/admin/groups', { signal }).then((body) => body.groups), [], 'The groups could not be loaded.');
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
-  const [createError, setCreateError] = useState<string | null>(null);
-  const [creating, setCreating] = useState(false);
+  const creating = useAction();
   const [editing, setEditing] = useState<{ id: string; name: string; description: string } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  // Row actions; their notice line also reports a group the form created.
+  const rowAction = useAction();
 
-  const onCreate = async (event: FormEvent) => {
+  const onCreate = (event: FormEvent) => {
     event.preventDefault();
-    setCreating(true);
-    setCreateError(null);
-    setNotice(null);
-    try {
+    rowAction.setNotice(null);
+    void creating.run(async () => {
       const body = await apiFetch<{ group: Group }>('/api/admin/groups', { method: 'POST', body: { name, description } });
       setName('');
       setDescription('');
-      setNotice(`Created the group ${body.group.name}.`);
+      rowAction.setNotice(`Created the group ${body.group.name}.`);
       groups.reload();
-    } catch (caught) {
-      setCreateError(messageOf(caught, 'The group could not be created.'));
-    } finally {
-      setCreating(false);
-    }
+    }, 'The group could not be created.');
   };
 
-  const act = async (action: () => Promise<string>, failure: string) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
-      setNotice(await action());
+  // A group that still owns studies or has members is refused (409); the server says which.
+  const act = (action: () => Promise<string>, failure: string) =>
+    rowAction.run(async () => {
+      const done = await action();
       groups.reload();
-      return true;
-    } catch (caught) {
-      // A group that still owns studies or has members is refused (409); the server says which.
-      setError(messageOf(caught, failure));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+      return done;
+    }, failure);
 
   const onSave = async (event: FormEvent, group: Group) => {
     event.preventDefault();
@@ -80,102 +66,76 @@ export function AdminGroupsPage() {
       <h1>Groups</h1>
       <p className="muted">Every study belongs to one group; members of a group see its studies and those shared with it.</p>
 
-      <form className="panel" data-testid="create-group-form" onSubmit={onCreate} noValidate aria-busy={creating}>
+      <form className="panel" data-testid="create-group-form" onSubmit={onCreate} noValidate aria-busy={creating.busy}>
         <h2>Create a group</h2>
         <div className="form-row">
-          <div className="field">
-            <label htmlFor="group-name">Name</label>
+          <Field id="group-name" label="Name">
             <input id="group-name" required value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-          <div className="field grow">
-            <label htmlFor="group-description">Description</label>
+          </Field>
+          <Field id="group-description" label="Description" size="grow">
             <input id="group-description" value={description} onChange={(e) => setDescription(e.target.value)} />
-          </div>
-          <button type="submit" disabled={creating}>
-            {creating ? 'Creating…' : 'Create group'}
-          </button>
+          </Field>
+          <SubmitButton busy={creating.busy} label="Create group" busyLabel="Creating…" />
         </div>
-        <ErrorText message={createError} testId="create-group-error" />
+        <ErrorText message={creating.error} testId="create-group-error" />
       </form>
 
-      <ErrorText message={error} testId="groups-error" />
-      <StatusText message={notice} testId="groups-notice" />
-      <LoadError message={groups.error} />
-      {!groups.data && !groups.error && <p className="muted">Loading…</p>}
-      {groups.data && groups.data.length === 0 && <p className="muted">There are no groups yet.</p>}
+      <ActionFeedback action={rowAction} errorTestId="groups-error" noticeTestId="groups-notice" />
+      <LoadStatus state={groups} isEmpty={groups.data?.length === 0} empty="There are no groups yet." />
       {groups.data && groups.data.length > 0 && (
-        <div className="table-scroll">
-          <table className="table" data-testid="groups-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Members</th>
-                <th scope="col">Studies</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.data.map((group) => {
-                const open = editing?.id === group.id;
-                const panelId = `edit-group-${group.id}`;
-                return (
-                  <Fragment key={group.id}>
-                    <tr data-group-id={group.id} data-group-name={group.name}>
-                      <th scope="row">{group.name}</th>
-                      <td>{group.description || <span className="muted">—</span>}</td>
-                      <td className="number">{group.memberCount}</td>
-                      <td className="number">{group.studyCount}</td>
-                      <td className="actions">
-                        <button
-                          type="button"
-                          className="secondary small"
-                          aria-expanded={open}
-                          aria-controls={open ? panelId : undefined}
-                          disabled={busy}
-                          onClick={() => setEditing(open ? null : { id: group.id, name: group.name, description: group.description })}
-                        >
-                          Edit<span className="visually-hidden"> {group.name}</span>
+        <DataTable testId="groups-table" columns={['Name', 'Description', 'Members', 'Studies']} actions>
+          {groups.data.map((group) => {
+            const open = editing?.id === group.id;
+            const panelId = `edit-group-${group.id}`;
+            return (
+              <Fragment key={group.id}>
+                <tr data-group-id={group.id} data-group-name={group.name}>
+                  <th scope="row">{group.name}</th>
+                  <td>{group.description || <span className="muted">—</span>}</td>
+                  <td className="number">{group.memberCount}</td>
+                  <td className="number">{group.studyCount}</td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      className="secondary small"
+                      aria-expanded={open}
+                      aria-controls={open ? panelId : undefined}
+                      disabled={rowAction.busy}
+                      onClick={() => setEditing(open ? null : { id: group.id, name: group.name, description: group.description })}
+                    >
+                      Edit<span className="visually-hidden"> {group.name}</span>
+                    </button>
+                    <RowButton label="Delete" hidden={group.name} danger disabled={rowAction.busy} onClick={() => onDelete(group)} />
+                  </td>
+                </tr>
+                {open && editing && (
+                  <tr className="row-details" id={panelId}>
+                    <td colSpan={COLUMNS}>
+                      <form className="form-row" data-testid="edit-group-form" onSubmit={(event) => void onSave(event, group)} noValidate>
+                        <Field id={`${panelId}-name`} label="Name">
+                          <input id={`${panelId}-name`} required value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
+                        </Field>
+                        <Field id={`${panelId}-description`} label="Description" size="grow">
+                          <input
+                            id={`${panelId}-description`}
+                            value={editing.description}
+                            onChange={(e) => setEditing({ ...editing, description: e.target.value })}
+                          />
+                        </Field>
+                        <button type="submit" disabled={rowAction.busy}>
+                          Save changes
                         </button>
-                        <button type="button" className="danger small" disabled={busy} onClick={() => onDelete(group)}>
-                          Delete<span className="visually-hidden"> {group.name}</span>
+                        <button type="button" className="secondary" onClick={() => setEditing(null)}>
+                          Cancel
                         </button>
-                      </td>
-                    </tr>
-                    {open && editing && (
-                      <tr className="row-details" id={panelId}>
-                        <td colSpan={COLUMNS}>
-                          <form className="form-row" data-testid="edit-group-form" onSubmit={(event) => void onSave(event, group)} noValidate>
-                            <div className="field">
-                              <label htmlFor={`${panelId}-name`}>Name</label>
-                              <input id={`${panelId}-name`} required value={editing.name} onChange={(e) => setEditing({ ...editing, name: e.target.value })} />
-                            </div>
-                            <div className="field grow">
-                              <label htmlFor={`${panelId}-description`}>Description</label>
-                              <input
-                                id={`${panelId}-description`}
-                                value={editing.description}
-                                onChange={(e) => setEditing({ ...editing, description: e.target.value })}
-                              />
-                            </div>
-                            <button type="submit" disabled={busy}>
-                              Save changes
-                            </button>
-                            <button type="button" className="secondary" onClick={() => setEditing(null)}>
-                              Cancel
-                            </button>
-                          </form>
-                        </td>
-                      </tr>
-                    )}
-                  </Fragment>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+                      </form>
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
+            );
+          })}
+        </DataTable>
       )}
     </section>
   );

@@ -1,10 +1,12 @@
-import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import { queryString } from '../api/query';
 import type { AdminSession, AdminUser } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
-import { ErrorText, LoadError, StatusText } from '../components/Feedback';
+import { DataTable, LoadStatus, RowButton } from '../components/DataTable';
+import { ActionFeedback } from '../components/Feedback';
+import { Field } from '../components/Field';
 import { formatDateTime, summarizeUserAgent } from '../lib/format';
 
 export function AdminSessionsPage() {
@@ -17,32 +19,21 @@ export function AdminSessionsPage() {
     'The sessions could not be loaded.',
   );
   const users = useLoad((signal) => apiFetch<{ users: AdminUser[] }>('/api/admin/users', { signal }).then((body) => body.users), []);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const revoking = useAction();
 
-  const revoke = async (session: AdminSession) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
+  const revoke = (session: AdminSession) =>
+    void revoking.run(async () => {
       await apiFetch(`/api/admin/sessions/${encodeURIComponent(session.id)}`, { method: 'DELETE' });
-      setNotice(`Signed out ${session.user.email} on ${summarizeUserAgent(session.userAgent)}.`);
       sessions.reload();
-    } catch (caught) {
-      setError(messageOf(caught, 'The session could not be revoked.'));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Signed out ${session.user.email} on ${summarizeUserAgent(session.userAgent)}.`;
+    }, 'The session could not be revoked.');
 
   return (
     <section>
       <h1>Active sessions</h1>
       <p className="muted">Everyone signed in right now, one row per browser or device. Revoking a session signs that browser out.</p>
       <div className="form-row filter-row">
-        <div className="field">
-          <label htmlFor="sessions-user">User</label>
+        <Field id="sessions-user" label="User">
           <select id="sessions-user" value={userId} onChange={(e) => setParams(e.target.value ? { userId: e.target.value } : {})}>
             <option value="">All users</option>
             {/* Keep a linked-to user selectable even before (or without) the user list. */}
@@ -53,46 +44,25 @@ export function AdminSessionsPage() {
               </option>
             ))}
           </select>
-        </div>
+        </Field>
       </div>
-      <ErrorText message={error} testId="admin-sessions-error" />
-      <StatusText message={notice} testId="admin-sessions-notice" />
-      <LoadError message={sessions.error} />
-      {!sessions.data && !sessions.error && <p className="muted">Loading…</p>}
-      {sessions.data && sessions.data.length === 0 && <p className="muted">No active sessions.</p>}
+      <ActionFeedback action={revoking} errorTestId="admin-sessions-error" noticeTestId="admin-sessions-notice" />
+      <LoadStatus state={sessions} isEmpty={sessions.data?.length === 0} empty="No active sessions." />
       {sessions.data && sessions.data.length > 0 && (
-        <div className="table-scroll">
-          <table className="table" data-testid="admin-sessions-table">
-            <thead>
-              <tr>
-                <th scope="col">User</th>
-                <th scope="col">Device</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last active</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.data.map((session) => (
-                <tr key={session.id} data-session-id={session.id} data-user-email={session.user.email}>
-                  <th scope="row">{session.user.email}</th>
-                  <td title={session.userAgent ?? undefined}>{summarizeUserAgent(session.userAgent)}</td>
-                  <td>{session.ip ?? '—'}</td>
-                  <td className="number">{formatDateTime(session.createdAt)}</td>
-                  <td className="number">{formatDateTime(session.lastSeenAt)}</td>
-                  <td className="actions">
-                    <button type="button" className="secondary small" disabled={busy} onClick={() => void revoke(session)}>
-                      Revoke<span className="visually-hidden"> session of {session.user.email}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable testId="admin-sessions-table" columns={['User', 'Device', 'IP address', 'Signed in', 'Last active']} actions>
+          {sessions.data.map((session) => (
+            <tr key={session.id} data-session-id={session.id} data-user-email={session.user.email}>
+              <th scope="row">{session.user.email}</th>
+              <td title={session.userAgent ?? undefined}>{summarizeUserAgent(session.userAgent)}</td>
+              <td>{session.ip ?? '—'}</td>
+              <td className="number">{formatDateTime(session.createdAt)}</td>
+              <td className="number">{formatDateTime(session.lastSeenAt)}</td>
+              <td className="actions">
+                <RowButton label="Revoke" hidden={`session of ${session.user.email}`} disabled={revoking.busy} onClick={() => revoke(session)} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   );

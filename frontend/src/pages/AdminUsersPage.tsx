@@ -1,10 +1,13 @@
 import { Fragment, useState, type FormEvent } from 'react';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import type { AdminUser, Group, GroupRef, Invitation, Role } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
 import { useSession } from '../auth/session';
 import { CopyField } from '../components/CopyField';
-import { ErrorText, LoadError, StatusText } from '../components/Feedback';
+import { DataTable, LoadStatus, RowButton } from '../components/DataTable';
+import { ActionFeedback, ErrorText, LoadError } from '../components/Feedback';
+import { Field, SubmitButton } from '../components/Field';
 import { GroupChecklist } from '../components/GroupChecklist';
 import { RoleSelect } from '../components/RoleSelect';
 import { formatDateTime, lifecycleOf, roleLabel } from '../lib/format';
@@ -40,8 +43,7 @@ export function AdminUsersPage() {
       </div>
 
       <h2>Accounts</h2>
-      <LoadError message={users.error} testId="users-error" />
-      {!users.data && !users.error && <p className="muted">Loading…</p>}
+      <LoadStatus state={users} errorTestId="users-error" />
       {users.data && (
         <UsersTable
           users={users.data}
@@ -63,51 +65,39 @@ function CreateUserForm({ groups, onCreated }: { groups: GroupRef[]; onCreated: 
   const [displayName, setDisplayName] = useState('');
   const [role, setRole] = useState<Role>('researcher');
   const [groupIds, setGroupIds] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [created, setCreated] = useState<CreatedUser | null>(null);
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setCreated(null);
-    try {
+    void run(async () => {
       const body = await apiFetch<CreatedUser>('/api/admin/users', { method: 'POST', body: { email, displayName, role, groupIds } });
       setCreated(body);
       setEmail('');
       setDisplayName('');
       setGroupIds([]);
       onCreated();
-    } catch (caught) {
-      setError(messageOf(caught, 'The user could not be created.'));
-    } finally {
-      setBusy(false);
-    }
+    }, 'The user could not be created.');
   };
 
   return (
     <form className="panel form-stack" data-testid="create-user-form" onSubmit={onSubmit} noValidate aria-busy={busy}>
       <h2>Create a user</h2>
       <p className="muted hint">The account gets a generated password, shown once, which the user must change at first sign-in.</p>
-      <div className="field">
-        <label htmlFor="new-user-email">E-mail</label>
+      <Field id="new-user-email" label="E-mail">
         <input id="new-user-email" type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </div>
-      <div className="field">
-        <label htmlFor="new-user-name">Display name</label>
+      </Field>
+      <Field id="new-user-name" label="Display name">
         <input id="new-user-name" autoComplete="off" required value={displayName} onChange={(e) => setDisplayName(e.target.value)} />
-      </div>
-      <div className="field">
-        <label htmlFor="new-user-role">Role</label>
+      </Field>
+      <Field id="new-user-role" label="Role">
         <RoleSelect id="new-user-role" value={role} onChange={setRole} />
-      </div>
+      </Field>
       <GroupChecklist legend="Groups" groups={groups} selected={groupIds} onChange={setGroupIds} testId="new-user-groups" />
       <ErrorText message={error} testId="create-user-error" />
       <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Creating…' : 'Create user'}
-        </button>
+        <SubmitButton busy={busy} label="Create user" busyLabel="Creating…" />
       </div>
       {created && (
         <div className="secret-panel" data-testid="user-created">
@@ -129,46 +119,35 @@ function InviteForm({ groups, onInvited }: { groups: GroupRef[]; onInvited: () =
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('researcher');
   const [groupIds, setGroupIds] = useState<string[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [sent, setSent] = useState<SentInvitation | null>(null);
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setSent(null);
-    try {
+    void run(async () => {
       const body = await apiFetch<SentInvitation>('/api/admin/invitations', { method: 'POST', body: { email, role, groupIds } });
       setSent(body);
       setEmail('');
       setGroupIds([]);
       onInvited();
-    } catch (caught) {
-      setError(messageOf(caught, 'The invitation could not be created.'));
-    } finally {
-      setBusy(false);
-    }
+    }, 'The invitation could not be created.');
   };
 
   return (
     <form className="panel form-stack" data-testid="invite-form" onSubmit={onSubmit} noValidate aria-busy={busy}>
       <h2>Invite someone</h2>
       <p className="muted hint">They choose their own name and password from a one-time link.</p>
-      <div className="field">
-        <label htmlFor="invite-email">E-mail</label>
+      <Field id="invite-email" label="E-mail">
         <input id="invite-email" type="email" autoComplete="off" required value={email} onChange={(e) => setEmail(e.target.value)} />
-      </div>
-      <div className="field">
-        <label htmlFor="invite-role">Role</label>
+      </Field>
+      <Field id="invite-role" label="Role">
         <RoleSelect id="invite-role" value={role} onChange={setRole} />
-      </div>
+      </Field>
       <GroupChecklist legend="Groups" groups={groups} selected={groupIds} onChange={setGroupIds} testId="invite-groups" />
       <ErrorText message={error} testId="invite-error" />
       <div>
-        <button type="submit" disabled={busy}>
-          {busy ? 'Inviting…' : 'Send invitation'}
-        </button>
+        <SubmitButton busy={busy} label="Send invitation" busyLabel="Inviting…" />
       </div>
       {sent?.emailed && (
         <p role="status" className="form-status" data-testid="invitation-emailed">
@@ -191,32 +170,21 @@ function InviteForm({ groups, onInvited }: { groups: GroupRef[]; onInvited: () =
 function UsersTable({ users, groups, myId, onUpdated }: { users: AdminUser[]; groups: GroupRef[]; myId: string; onUpdated: (user: AdminUser) => void }) {
   const [editingId, setEditingId] = useState<string | null>(null);
   const [draft, setDraft] = useState<UserDraft | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const action = useAction();
+  const busy = action.busy;
 
-  const update = async (user: AdminUser, changes: object, done: string) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
+  const update = (user: AdminUser, changes: object, done: string) =>
+    action.run(async () => {
       const body = await apiFetch<{ user: AdminUser }>(`/api/admin/users/${encodeURIComponent(user.id)}`, { method: 'PATCH', body: changes });
       onUpdated(body.user);
-      setNotice(done);
-      return true;
-    } catch (caught) {
-      setError(messageOf(caught, `${user.email} could not be updated.`));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  };
+      return done;
+    }, `${user.email} could not be updated.`);
 
   const startEditing = (user: AdminUser) => {
     setEditingId(user.id);
     setDraft(draftOf(user));
-    setError(null);
-    setNotice(null);
+    action.setError(null);
+    action.setNotice(null);
   };
 
   const save = async (event: FormEvent, user: AdminUser) => {
@@ -232,175 +200,130 @@ function UsersTable({ users, groups, myId, onUpdated }: { users: AdminUser[]; gr
 
   return (
     <>
-      <ErrorText message={error} testId="users-action-error" />
-      <StatusText message={notice} testId="users-notice" />
-      <div className="table-scroll">
-        <table className="table" data-testid="users-table">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Groups</th>
-              <th scope="col">Status</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((user) => {
-              const editing = editingId === user.id && draft;
-              const panelId = `edit-user-${user.id}`;
-              return (
-                <Fragment key={user.id}>
-                  <tr data-user-id={user.id} data-user-email={user.email}>
-                    <th scope="row">
-                      {user.displayName}
-                      {user.id === myId && <span className="muted"> (you)</span>}
-                      <div className="muted small-text">{user.email}</div>
-                    </th>
-                    <td>{roleLabel(user.role)}</td>
-                    <td>{user.groups.map((group) => group.name).join(', ') || <span className="muted">—</span>}</td>
-                    <td>
-                      <span className={`badge ${user.isActive ? 'ok' : 'muted'}`}>{user.isActive ? 'Active' : 'Disabled'}</span>
-                      {user.mustChangePassword && user.isActive && <div className="muted small-text">Must change password</div>}
-                    </td>
-                    <td className="number">{formatDateTime(user.createdAt)}</td>
-                    <td className="actions">
-                      <button
-                        type="button"
-                        className="secondary small"
-                        aria-expanded={Boolean(editing)}
-                        aria-controls={editing ? panelId : undefined}
-                        disabled={busy}
-                        onClick={() => (editing ? setEditingId(null) : startEditing(user))}
-                      >
-                        Edit<span className="visually-hidden"> {user.email}</span>
-                      </button>
-                      {/* Disabling yourself would lock you out of this page; another admin can do it. */}
-                      {user.id !== myId && (
-                        <button
-                          type="button"
-                          className={user.isActive ? 'danger small' : 'secondary small'}
-                          disabled={busy}
-                          onClick={() =>
-                            void update(
-                              user,
-                              { isActive: !user.isActive },
-                              user.isActive ? `Disabled ${user.email}; they can no longer sign in.` : `Enabled ${user.email}.`,
-                            )
-                          }
-                        >
-                          {user.isActive ? 'Disable' : 'Enable'}
-                          <span className="visually-hidden"> {user.email}</span>
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                  {editing && (
-                    <tr className="row-details" id={panelId}>
-                      <td colSpan={COLUMNS}>
-                        <form className="form-stack" data-testid="edit-user-form" onSubmit={(event) => void save(event, user)} noValidate>
-                          <div className="form-row">
-                            <div className="field grow">
-                              <label htmlFor={`${panelId}-name`}>Display name</label>
-                              <input id={`${panelId}-name`} value={draft.displayName} onChange={(e) => setDraft({ ...draft, displayName: e.target.value })} />
-                            </div>
-                            <div className="field">
-                              <label htmlFor={`${panelId}-role`}>Role</label>
-                              <RoleSelect id={`${panelId}-role`} value={draft.role} onChange={(role) => setDraft({ ...draft, role })} />
-                            </div>
-                          </div>
-                          <GroupChecklist legend="Groups" groups={groups} selected={draft.groupIds} onChange={(groupIds) => setDraft({ ...draft, groupIds })} />
-                          <div className="button-row">
-                            <button type="submit" disabled={busy}>
-                              Save changes
-                            </button>
-                            <button type="button" className="secondary" onClick={() => setEditingId(null)}>
-                              Cancel
-                            </button>
-                          </div>
-                        </form>
-                      </td>
-                    </tr>
+      <ActionFeedback action={action} errorTestId="users-action-error" noticeTestId="users-notice" />
+      <DataTable testId="users-table" columns={['User', 'Role', 'Groups', 'Status', 'Created']} actions>
+        {users.map((user) => {
+          const editing = editingId === user.id && draft;
+          const panelId = `edit-user-${user.id}`;
+          return (
+            <Fragment key={user.id}>
+              <tr data-user-id={user.id} data-user-email={user.email}>
+                <th scope="row">
+                  {user.displayName}
+                  {user.id === myId && <span className="muted"> (you)</span>}
+                  <div className="muted small-text">{user.email}</div>
+                </th>
+                <td>{roleLabel(user.role)}</td>
+                <td>{user.groups.map((group) => group.name).join(', ') || <span className="muted">—</span>}</td>
+                <td>
+                  <span className={`badge ${user.isActive ? 'ok' : 'muted'}`}>{user.isActive ? 'Active' : 'Disabled'}</span>
+                  {user.mustChangePassword && user.isActive && <div className="muted small-text">Must change password</div>}
+                </td>
+                <td className="number">{formatDateTime(user.createdAt)}</td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    className="secondary small"
+                    aria-expanded={Boolean(editing)}
+                    aria-controls={editing ? panelId : undefined}
+                    disabled={busy}
+                    onClick={() => (editing ? setEditingId(null) : startEditing(user))}
+                  >
+                    Edit<span className="visually-hidden"> {user.email}</span>
+                  </button>
+                  {/* Disabling yourself would lock you out of this page; another admin can do it. */}
+                  {user.id !== myId && (
+                    <RowButton
+                      label={user.isActive ? 'Disable' : 'Enable'}
+                      hidden={user.email}
+                      danger={user.isActive}
+                      disabled={busy}
+                      onClick={() =>
+                        void update(
+                          user,
+                          { isActive: !user.isActive },
+                          user.isActive ? `Disabled ${user.email}; they can no longer sign in.` : `Enabled ${user.email}.`,
+                        )
+                      }
+                    />
                   )}
-                </Fragment>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+                </td>
+              </tr>
+              {editing && (
+                <tr className="row-details" id={panelId}>
+                  <td colSpan={COLUMNS}>
+                    <form className="form-stack" data-testid="edit-user-form" onSubmit={(event) => void save(event, user)} noValidate>
+                      <div className="form-row">
+                        <Field id={`${panelId}-name`} label="Display name" size="grow">
+                          <input id={`${panelId}-name`} value={draft.displayName} onChange={(e) => setDraft({ ...draft, displayName: e.target.value })} />
+                        </Field>
+                        <Field id={`${panelId}-role`} label="Role">
+                          <RoleSelect id={`${panelId}-role`} value={draft.role} onChange={(role) => setDraft({ ...draft, role })} />
+                        </Field>
+                      </div>
+                      <GroupChecklist legend="Groups" groups={groups} selected={draft.groupIds} onChange={(groupIds) => setDraft({ ...draft, groupIds })} />
+                      <div className="button-row">
+                        <button type="submit" disabled={busy}>
+                          Save changes
+                        </button>
+                        <button type="button" className="secondary" onClick={() => setEditingId(null)}>
+                          Cancel
+                        </button>
+                      </div>
+                    </form>
+                  </td>
+                </tr>
+              )}
+            </Fragment>
+          );
+        })}
+      </DataTable>
     </>
   );
 }
 
 function InvitationsTable({ invitations, onRevoked }: { invitations: Invitation[]; onRevoked: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
+  const revoking = useAction();
 
-  const revoke = async (invitation: Invitation) => {
-    setBusy(true);
-    setError(null);
-    setNotice(null);
-    try {
+  const revoke = (invitation: Invitation) =>
+    void revoking.run(async () => {
       await apiFetch(`/api/admin/invitations/${encodeURIComponent(invitation.id)}`, { method: 'DELETE' });
-      setNotice(`Revoked the invitation for ${invitation.email}; its link no longer works.`);
       onRevoked();
-    } catch (caught) {
-      setError(messageOf(caught, 'The invitation could not be revoked.'));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Revoked the invitation for ${invitation.email}; its link no longer works.`;
+    }, 'The invitation could not be revoked.');
 
   return (
     <>
-      <ErrorText message={error} testId="invitations-error" />
-      <StatusText message={notice} testId="invitations-notice" />
+      <ActionFeedback action={revoking} errorTestId="invitations-error" noticeTestId="invitations-notice" />
       {invitations.length === 0 ? (
         <p className="muted">No invitations yet.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="table" data-testid="invitations-table">
-            <thead>
-              <tr>
-                <th scope="col">E-mail</th>
-                <th scope="col">Role</th>
-                <th scope="col">Sent</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+        <DataTable testId="invitations-table" columns={['E-mail', 'Role', 'Sent', 'Expires', 'Status']} actions>
+          {invitations.map((invitation) => {
+            const state = lifecycleOf(invitation, Date.now(), 'Pending');
+            return (
+              <tr key={invitation.id} data-invitation-id={invitation.id}>
+                <th scope="row">{invitation.email}</th>
+                <td>{roleLabel(invitation.role)}</td>
+                <td className="number">{formatDateTime(invitation.createdAt)}</td>
+                <td className="number">{formatDateTime(invitation.expiresAt)}</td>
+                <td>
+                  <span className={`badge ${state.active ? 'warn' : state.tone}`}>{state.label}</span>
+                </td>
+                <td className="actions">
+                  {state.active && (
+                    <RowButton
+                      label="Revoke"
+                      hidden={`invitation for ${invitation.email}`}
+                      disabled={revoking.busy}
+                      onClick={() => revoke(invitation)}
+                    />
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {invitations.map((invitation) => {
-                const state = lifecycleOf(invitation, Date.now(), 'Pending');
-                return (
-                  <tr key={invitation.id} data-invitation-id={invitation.id}>
-                    <th scope="row">{invitation.email}</th>
-                    <td>{roleLabel(invitation.role)}</td>
-                    <td className="number">{formatDateTime(invitation.createdAt)}</td>
-                    <td className="number">{formatDateTime(invitation.expiresAt)}</td>
-                    <td>
-                      <span className={`badge ${state.active ? 'warn' : state.tone}`}>{state.label}</span>
-                    </td>
-                    <td className="actions">
-                      {state.active && (
-                        <button type="button" className="secondary small" disabled={busy} onClick={() => void revoke(invitation)}>
-                          Revoke<span className="visually-hidden"> invitation for {invitation.email}</span>
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
     </>
   );

@@ -1,9 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
 import type { ApiToken, TokenScope } from '../api/types';
+import { useAction } from '../api/useAction';
 import { useLoad } from '../api/useLoad';
 import { CopyField } from '../components/CopyField';
-import { ErrorText, LoadError, StatusText } from '../components/Feedback';
+import { DataTable, LoadStatus, RowButton } from '../components/DataTable';
+import { ActionFeedback, ErrorText } from '../components/Feedback';
+import { Field, SubmitButton } from '../components/Field';
 import { formatDateTime, lifecycleOf } from '../lib/format';
 import { parseWholeNumber } from '../lib/forms';
 
@@ -16,50 +19,34 @@ export function ApiTokensPage() {
   const [name, setName] = useState('');
   const [scope, setScope] = useState<TokenScope>('read');
   const [days, setDays] = useState('90');
-  const [createError, setCreateError] = useState<string | null>(null);
-  const [creating, setCreating] = useState(false);
+  const creating = useAction();
   const [created, setCreated] = useState<CreatedToken | null>(null);
-  const [listError, setListError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [revoking, setRevoking] = useState<string | null>(null);
+  // The notice above the list also reports revocations; creating a token clears it.
+  const revoking = useAction();
 
-  const onCreate = async (event: FormEvent) => {
+  const onCreate = (event: FormEvent) => {
     event.preventDefault();
     const expiresInDays = parseWholeNumber(days, 1, 365);
     if (expiresInDays === null) {
-      setCreateError('Expiry must be a whole number of days from 1 to 365.');
+      creating.setError('Expiry must be a whole number of days from 1 to 365.');
       return;
     }
-    setCreating(true);
-    setCreateError(null);
-    setNotice(null);
-    try {
+    revoking.setNotice(null);
+    void creating.run(async () => {
       const body = await apiFetch<CreatedToken>('/api/tokens', { method: 'POST', body: { name, scope, expiresInDays } });
       setCreated(body);
       setName('');
       tokens.reload();
-    } catch (caught) {
-      setCreateError(messageOf(caught, 'The token could not be created.'));
-    } finally {
-      setCreating(false);
-    }
+    }, 'The token could not be created.');
   };
 
-  const revoke = async (token: ApiToken) => {
-    setRevoking(token.id);
-    setListError(null);
-    setNotice(null);
-    try {
+  const revoke = (token: ApiToken) =>
+    void revoking.run(async () => {
       await apiFetch(`/api/tokens/${encodeURIComponent(token.id)}`, { method: 'DELETE' });
-      setNotice(`Revoked the token “${token.name}”. Programs using it can no longer sign in with it.`);
       if (created?.token.id === token.id) setCreated(null);
       tokens.reload();
-    } catch (caught) {
-      setListError(messageOf(caught, 'The token could not be revoked.'));
-    } finally {
-      setRevoking(null);
-    }
-  };
+      return `Revoked the token “${token.name}”. Programs using it can no longer sign in with it.`;
+    }, 'The token could not be revoked.');
 
   return (
     <section>
@@ -68,29 +55,24 @@ export function ApiTokensPage() {
         Tokens let scripts and other programs use the API and DICOMweb as you. A read-only token can only read, whatever your role allows.
       </p>
 
-      <form className="panel" data-testid="create-token-form" onSubmit={onCreate} noValidate aria-busy={creating}>
+      <form className="panel" data-testid="create-token-form" onSubmit={onCreate} noValidate aria-busy={creating.busy}>
         <h2>Create a token</h2>
         <div className="form-row">
-          <div className="field grow">
-            <label htmlFor="token-name">Name</label>
+          <Field id="token-name" label="Name" size="grow">
             <input id="token-name" required maxLength={100} placeholder="e.g. nightly export script" value={name} onChange={(e) => setName(e.target.value)} />
-          </div>
-          <div className="field">
-            <label htmlFor="token-scope">Scope</label>
+          </Field>
+          <Field id="token-scope" label="Scope">
             <select id="token-scope" value={scope} onChange={(e) => setScope(e.target.value as TokenScope)}>
               <option value="read">{scopeLabels.read}</option>
               <option value="read-write">{scopeLabels['read-write']}</option>
             </select>
-          </div>
-          <div className="field narrow-field">
-            <label htmlFor="token-days">Expires in (days)</label>
+          </Field>
+          <Field id="token-days" label="Expires in (days)" size="narrow">
             <input id="token-days" type="number" inputMode="numeric" min={1} max={365} step={1} required value={days} onChange={(e) => setDays(e.target.value)} />
-          </div>
-          <button type="submit" disabled={creating}>
-            {creating ? 'Creating…' : 'Create token'}
-          </button>
+          </Field>
+          <SubmitButton busy={creating.busy} label="Create token" busyLabel="Creating…" />
         </div>
-        <ErrorText message={createError} testId="create-token-error" />
+        <ErrorText message={creating.error} testId="create-token-error" />
       </form>
 
       {created && (
@@ -111,57 +93,34 @@ export function ApiTokensPage() {
       )}
 
       <h2>My tokens</h2>
-      <ErrorText message={listError} testId="tokens-error" />
-      <StatusText message={notice} testId="tokens-notice" />
-      <LoadError message={tokens.error} />
-      {!tokens.data && !tokens.error && <p className="muted">Loading…</p>}
-      {tokens.data && tokens.data.length === 0 && <p className="muted">You have no API tokens.</p>}
+      <ActionFeedback action={revoking} errorTestId="tokens-error" noticeTestId="tokens-notice" />
+      <LoadStatus state={tokens} isEmpty={tokens.data?.length === 0} empty="You have no API tokens." />
       {tokens.data && tokens.data.length > 0 && (
-        <div className="table-scroll">
-          <table className="table" data-testid="tokens-table">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Scope</th>
-                <th scope="col">Starts with</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
+        <DataTable testId="tokens-table" columns={['Name', 'Scope', 'Starts with', 'Created', 'Expires', 'Last used', 'Status']} actions>
+          {tokens.data.map((token) => {
+            const state = lifecycleOf(token);
+            return (
+              <tr key={token.id} data-token-id={token.id}>
+                <th scope="row">{token.name}</th>
+                <td>{scopeLabels[token.scope] ?? token.scope}</td>
+                <td>
+                  <code>{token.prefix}…</code>
+                </td>
+                <td className="number">{formatDateTime(token.createdAt)}</td>
+                <td className="number">{formatDateTime(token.expiresAt)}</td>
+                <td className="number">{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : 'Never'}</td>
+                <td>
+                  <span className={`badge ${state.tone}`}>{state.label}</span>
+                </td>
+                <td className="actions">
+                  {state.active && (
+                    <RowButton label="Revoke" disabled={revoking.busy} onClick={() => revoke(token)} />
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.data.map((token) => {
-                const state = lifecycleOf(token);
-                return (
-                  <tr key={token.id} data-token-id={token.id}>
-                    <th scope="row">{token.name}</th>
-                    <td>{scopeLabels[token.scope] ?? token.scope}</td>
-                    <td>
-                      <code>{token.prefix}…</code>
-                    </td>
-                    <td className="number">{formatDateTime(token.createdAt)}</td>
-                    <td className="number">{formatDateTime(token.expiresAt)}</td>
-                    <td className="number">{token.lastUsedAt ? formatDateTime(token.lastUsedAt) : 'Never'}</td>
-                    <td>
-                      <span className={`badge ${state.tone}`}>{state.label}</span>
-                    </td>
-                    <td className="actions">
-                      {state.active && (
-                        <button type="button" className="secondary small" disabled={revoking !== null} onClick={() => void revoke(token)}>
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       )}
     </section>
   );

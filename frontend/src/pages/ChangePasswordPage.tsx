@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { useLocation, useNavigate } from 'react-router-dom';
-import { apiFetch, messageOf } from '../api/client';
+import { apiFetch } from '../api/client';
+import { useAction } from '../api/useAction';
 import { isOutsideDashboard, returnPathFrom } from '../auth/returnPath';
 import { useSession } from '../auth/session';
 import { ErrorText, StatusText } from '../components/Feedback';
+import { PasswordField, SubmitButton } from '../components/Field';
 import { newPasswordProblem } from '../lib/forms';
 
 export function ChangePasswordPage() {
@@ -13,9 +15,7 @@ export function ChangePasswordPage() {
   const [currentPassword, setCurrentPassword] = useState('');
   const [newPassword, setNewPassword] = useState('');
   const [repeated, setRepeated] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-  const [submitting, setSubmitting] = useState(false);
+  const { busy: submitting, error, notice, run, setError, setNotice } = useAction();
   const forced = Boolean(user?.mustChangePassword);
 
   const onSubmit = async (event: FormEvent) => {
@@ -26,19 +26,13 @@ export function ChangePasswordPage() {
       setError(problem);
       return;
     }
-    setSubmitting(true);
-    setError(null);
-    try {
+    const changed = await run(async () => {
       await apiFetch('/api/auth/change-password', { method: 'POST', body: { currentPassword, newPassword } });
-    } catch (caught) {
-      setError(messageOf(caught, 'The password could not be changed. Try again.'));
-      setSubmitting(false);
-      return;
-    }
+    }, 'The password could not be changed. Try again.');
+    if (!changed) return;
     setCurrentPassword('');
     setNewPassword('');
     setRepeated('');
-    setSubmitting(false);
     // The server no longer demands a change; the session says so once re-read.
     await reload();
     if (forced) {
@@ -57,32 +51,14 @@ export function ChangePasswordPage() {
       {forced && <p>Before you continue, replace the password this account was created with by one only you know.</p>}
       {/* noValidate: the server judges the password, and its message is the one shown. */}
       <form className="panel form-stack" data-testid="change-password-form" onSubmit={onSubmit} noValidate aria-busy={submitting}>
-        <div className="field">
-          <label htmlFor="current-password">Current password</label>
-          <input
-            id="current-password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={currentPassword}
-            onChange={(e) => setCurrentPassword(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="new-password">New password</label>
-          <input id="new-password" type="password" autoComplete="new-password" required value={newPassword} onChange={(e) => setNewPassword(e.target.value)} />
-        </div>
-        <div className="field">
-          <label htmlFor="repeat-password">Repeat new password</label>
-          <input id="repeat-password" type="password" autoComplete="new-password" required value={repeated} onChange={(e) => setRepeated(e.target.value)} />
-        </div>
+        <PasswordField id="current-password" label="Current password" autoComplete="current-password" value={currentPassword} onChange={setCurrentPassword} />
+        <PasswordField id="new-password" label="New password" autoComplete="new-password" value={newPassword} onChange={setNewPassword} />
+        <PasswordField id="repeat-password" label="Repeat new password" autoComplete="new-password" value={repeated} onChange={setRepeated} />
         <p className="muted hint">Changing your password signs out your other sessions.</p>
         <ErrorText message={error} testId="change-password-error" />
         <StatusText message={notice} testId="change-password-done" />
         <div>
-          <button type="submit" disabled={submitting}>
-            {submitting ? 'Changing…' : 'Change password'}
-          </button>
+          <SubmitButton busy={submitting} label="Change password" busyLabel="Changing…" />
         </div>
       </form>
     </section>

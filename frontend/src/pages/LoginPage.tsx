@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
-import { ApiError } from '../api/client';
+import { useAction } from '../api/useAction';
 import { CHANGE_PASSWORD_PATH } from '../auth/passwordGate';
 import { isOutsideDashboard, returnPathFrom, type LoginRedirectState } from '../auth/returnPath';
 import { useSession } from '../auth/session';
+import { ErrorText } from '../components/Feedback';
+import { SubmitButton } from '../components/Field';
 
 export function LoginPage() {
   const { user, signIn } = useSession();
@@ -12,8 +14,7 @@ export function LoginPage() {
   const returnTo = returnPathFrom(location.state, location.search);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [submitting, setSubmitting] = useState(false);
+  const { busy: submitting, error, run } = useAction();
 
   // A password that must change comes first; the page asked for is remembered for afterwards.
   const passwordState: LoginRedirectState = { from: returnTo };
@@ -27,20 +28,15 @@ export function LoginPage() {
     return <Navigate to={returnTo} replace />;
   }
 
-  const onSubmit = async (event: FormEvent) => {
+  const onSubmit = (event: FormEvent) => {
     event.preventDefault();
-    setSubmitting(true);
-    setError(null);
-    try {
+    // Wrong password, lockout (429, saying how long) or an unavailable service: the server's words.
+    void run(async () => {
       const signedIn = await signIn(email, password);
       if (signedIn.mustChangePassword) navigate(CHANGE_PASSWORD_PATH, { replace: true, state: passwordState });
       else if (isOutsideDashboard(returnTo)) window.location.replace(returnTo);
       else navigate(returnTo, { replace: true });
-    } catch (caught) {
-      // Wrong password, lockout (429, saying how long) or an unavailable service: the server's words.
-      setError(caught instanceof ApiError ? caught.message : 'Sign-in failed. Try again.');
-      setSubmitting(false);
-    }
+    }, 'Sign-in failed. Try again.');
   };
 
   return (
@@ -60,13 +56,8 @@ export function LoginPage() {
           value={password}
           onChange={(e) => setPassword(e.target.value)}
         />
-        {/* Always rendered so screen readers already watch it when a message arrives. */}
-        <div role="alert" className="form-error" data-testid="login-error">
-          {error}
-        </div>
-        <button type="submit" disabled={submitting}>
-          {submitting ? 'Signing in…' : 'Sign in'}
-        </button>
+        <ErrorText message={error} testId="login-error" />
+        <SubmitButton busy={submitting} label="Sign in" busyLabel="Signing in…" />
       </form>
     </main>
   );

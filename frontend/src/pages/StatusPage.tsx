@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, apiFetch } from '../api/client';
 import type { HealthReport } from '../api/types';
+import { DataTable } from '../components/DataTable';
 import { healthRows, overallStatus } from './health';
 
 const REFRESH_INTERVAL_MS = 10_000;
@@ -61,32 +62,19 @@ export function StatusPage() {
           <p className="overall" data-testid="health-overall">
             <span className={`badge ${overall.tone}`}>{overall.label}</span> {overall.summary}
           </p>
-          <div className="table-scroll">
-            <table className="table" data-testid="health-table">
-              <thead>
-                <tr>
-                  <th scope="col">Dependency</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Required</th>
-                  <th scope="col">Latency</th>
-                  <th scope="col">Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {healthRows(report).map((row) => (
-                  <tr key={row.name} data-dependency={row.name}>
-                    <th scope="row">{row.label}</th>
-                    <td>
-                      <span className={`badge ${row.tone}`}>{row.status}</span>
-                    </td>
-                    <td>{row.required}</td>
-                    <td className="number">{row.latency}</td>
-                    <td className="detail">{row.detail}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="health-table" columns={['Dependency', 'Status', 'Required', 'Latency', 'Detail']}>
+            {healthRows(report).map((row) => (
+              <tr key={row.name} data-dependency={row.name}>
+                <th scope="row">{row.label}</th>
+                <td>
+                  <span className={`badge ${row.tone}`}>{row.status}</span>
+                </td>
+                <td>{row.required}</td>
+                <td className="number">{row.latency}</td>
+                <td className="detail">{row.detail}</td>
+              </tr>
+            ))}
+          </DataTable>
         </>
       )}
       {checkedAt && (

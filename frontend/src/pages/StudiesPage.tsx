@@ -5,7 +5,7 @@ import { queryString } from '../api/query';
 import type { Study } from '../api/types';
 import { useLoad } from '../api/useLoad';
 import { useSession } from '../auth/session';
-import { LoadError } from '../components/Feedback';
+import { DataTable, LoadStatus } from '../components/DataTable';
 import { Pager } from '../components/Pager';
 import { StudySharing } from '../components/StudySharing';
 import { formatPersonName, formatStudyDate } from '../lib/format';
@@ -61,81 +61,69 @@ export function StudiesPage() {
           <button type="submit">Search</button>
         </div>
       </form>
-      <LoadError message={studies.error} testId="studies-error" />
-      {!list && !studies.error && <p className="muted">Loading…</p>}
-      {list && list.studies.length === 0 && (
-        <p className="muted" data-testid="studies-empty">
-          {q ? `No studies match “${q}”.` : 'No studies yet. Studies appear here once they are uploaded to a group you belong to, or shared with one.'}
-        </p>
-      )}
+      <LoadStatus
+        state={studies}
+        isEmpty={list?.studies.length === 0}
+        empty={q ? `No studies match “${q}”.` : 'No studies yet. Studies appear here once they are uploaded to a group you belong to, or shared with one.'}
+        errorTestId="studies-error"
+        emptyTestId="studies-empty"
+      />
       {list && list.studies.length > 0 && (
         <>
-          <div className="table-scroll">
-            <table className="table" data-testid="studies-table" aria-busy={studies.loading}>
-              <thead>
-                <tr>
-                  <th scope="col">Patient</th>
-                  <th scope="col">Date</th>
-                  <th scope="col">Description</th>
-                  <th scope="col">Modalities</th>
-                  <th scope="col">Owner group</th>
-                  <th scope="col">Shared with</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.studies.map((study) => {
-                  const uid = study.studyInstanceUid;
-                  const patient = formatPersonName(study.patientName);
-                  const open = openUid === uid;
-                  const panelId = `sharing-${uid}`;
-                  const sharable = canShareStudy(user, study);
-                  return (
-                    <Fragment key={uid}>
-                      <tr data-study-uid={uid}>
-                        <th scope="row">
-                          {patient}
-                          {study.patientId && <div className="muted small-text">ID {study.patientId}</div>}
-                        </th>
-                        <td className="number">{formatStudyDate(study.studyDate)}</td>
-                        <td>{study.studyDescription || <span className="muted">—</span>}</td>
-                        <td>{study.modalities.join(', ') || <span className="muted">—</span>}</td>
-                        <td>{study.ownerGroup.name}</td>
-                        <td>{study.sharedWith.map((group) => group.name).join(', ') || <span className="muted">—</span>}</td>
-                        <td className="actions">
-                          <div className="action-stack">
-                            <a className="button-link" href={viewerHref(uid)}>
-                              Open in viewer<span className="visually-hidden"> ({patient})</span>
-                            </a>
-                            {sharable && (
-                              <button
-                                type="button"
-                                className="secondary small"
-                                aria-expanded={open}
-                                aria-controls={open ? panelId : undefined}
-                                onClick={() => setOpenUid(open ? null : uid)}
-                              >
-                                Sharing<span className="visually-hidden"> ({patient})</span>
-                              </button>
-                            )}
-                          </div>
-                        </td>
-                      </tr>
-                      {open && (
-                        <tr className="row-details" id={panelId} data-sharing-for={uid}>
-                          <td colSpan={COLUMNS}>
-                            <StudySharing study={study} user={user} onStudyChanged={studies.reload} />
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="studies-table"
+            busy={studies.loading}
+            columns={['Patient', 'Date', 'Description', 'Modalities', 'Owner group', 'Shared with']}
+            actions
+          >
+            {list.studies.map((study) => {
+              const uid = study.studyInstanceUid;
+              const patient = formatPersonName(study.patientName);
+              const open = openUid === uid;
+              const panelId = `sharing-${uid}`;
+              const sharable = canShareStudy(user, study);
+              return (
+                <Fragment key={uid}>
+                  <tr data-study-uid={uid}>
+                    <th scope="row">
+                      {patient}
+                      {study.patientId && <div className="muted small-text">ID {study.patientId}</div>}
+                    </th>
+                    <td className="number">{formatStudyDate(study.studyDate)}</td>
+                    <td>{study.studyDescription || <span className="muted">—</span>}</td>
+                    <td>{study.modalities.join(', ') || <span className="muted">—</span>}</td>
+                    <td>{study.ownerGroup.name}</td>
+                    <td>{study.sharedWith.map((group) => group.name).join(', ') || <span className="muted">—</span>}</td>
+                    <td className="actions">
+                      <div className="action-stack">
+                        <a className="button-link" href={viewerHref(uid)}>
+                          Open in viewer<span className="visually-hidden"> ({patient})</span>
+                        </a>
+                        {sharable && (
+                          <button
+                            type="button"
+                            className="secondary small"
+                            aria-expanded={open}
+                            aria-controls={open ? panelId : undefined}
+                            onClick={() => setOpenUid(open ? null : uid)}
+                          >
+                            Sharing<span className="visually-hidden"> ({patient})</span>
+                          </button>
+                        )}
+                      </div>
+                    </td>
+                  </tr>
+                  {open && (
+                    <tr className="row-details" id={panelId} data-sharing-for={uid}>
+                      <td colSpan={COLUMNS}>
+                        <StudySharing study={study} user={user} onStudyChanged={studies.reload} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
+              );
+            })}
+          </DataTable>
           <Pager page={page} limit={PAGE_SIZE} shown={list.studies.length} total={list.total} onPage={goToPage} />
         </>
       )}
