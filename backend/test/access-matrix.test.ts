@@ -206,8 +206,43 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     expect((await stow('researcherA', seg)).status).toBe(200);
     const modalities = (await (await call('radiologistA', 'GET', `/dicom-web/series?StudyInstanceUID=${CT_STUDY}`)).json()) as Record<string, { Value: string[] }>[];
     expect(modalities.map((s) => s['00080060']!.Value[0]).sort()).toEqual(['CT', 'SEG']);
-    // Storing into a study another group owns is refused and audited.
+    // Storing into a study another group owns is refused, undone and audited.
     const intoOther = await stow('researcherB', dicomFiles('seg-dcmqi-ct3slice/seg').slice(1, 2));
     expect(intoOther.status).toBe(409);
+    const refused = (await intoOther.json()) as Record<string, { Value: Record<string, { Value: unknown[] }>[] }>;
+    expect(refused['00081198']!.Value[0]!['00081197']!.Value[0]).toBe(0x0110);
+    expect(intoOther.headers.get('warning')).toContain('belongs to a group you cannot access');
+    const after = (await (await call('admin', 'GET', `/dicom-web/series?StudyInstanceUID=${CT_STUDY}`)).json()) as unknown[];
+    expect(after).toHaveLength(2);
+  });
+
+  it('answers a STOW-RS with per-instance results: unreadable parts fail (202 when others pass, 409 when none do)', async () => {
+    const good = dicomFiles('seg-dcmqi-ct3slice/ct').slice(0, 1);
+    const junk = Buffer.from('this is not DICOM at all');
+    const mixed = await stow('researcherA', [...good, junk]);
+    expect(mixed.status).toBe(202);
+    const body = (await mixed.json()) as Record<string, { Value: Record<string, { Value: unknown[] }>[] }>;
+    expect(body['00081199']!.Value).toHaveLength(1);
+    expect(body['00081199']!.Value[0]!['00081190']!.Value[0]).toMatch(new RegExp(`/dicom-web/studies/${CT_STUDY.replace(/\./g, '\\.')}/series/`));
+    expect(body['00081198']!.Value[0]!['00081197']!.Value[0]).toBe(0xc000);
+    expect((await stow('researcherA', [junk])).status).toBe(409);
+    const noBoundary = await call('researcherA', 'POST', '/dicom-web/studies', new Uint8Array(junk), { 'content-type': 'multipart/related; type="application/dicom"' });
+    expect(noBoundary.status).toBe(400);
+  });
+
+  it('will not let a STOW claim a study already in the archive without an owner', async () => {
+    // Stored straight into Orthanc, as C-STORE would: in the archive, in no group's registry.
+    const [file] = dicomFiles('hierarchy-pydicom-dicomdirtests/98892003');
+    const direct = await fetch(`${services.orthanc.url}/instances`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${services.orthanc.user}:${services.orthanc.password}`).toString('base64')}` },
+      body: new Uint8Array(file!),
+    });
+    const { ParentStudy } = (await direct.json()) as { ParentStudy: string };
+    const claim = await stow('researcherA', [file!]);
+    expect(claim.status).toBe(409);
+    expect(claim.headers.get('warning')).toContain('without an owning group');
+    // The instance was there before the request, so it stays.
+    expect((await fetch(`${services.orthanc.url}/studies/${ParentStudy}`, { headers: { authorization: `Basic ${Buffer.from(`${services.orthanc.user}:${services.orthanc.password}`).toString('base64')}` } })).status).toBe(200);
   });
 });

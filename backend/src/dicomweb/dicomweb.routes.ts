@@ -21,11 +21,15 @@ const stow = async (c: Context<AppEnv>) => {
   if (!/^multipart\/related/i.test(contentType)) {
     throw new AppError(415, 'unsupported_media_type', 'STOW-RS takes multipart/related; type="application/dicom" bodies.');
   }
+  const host = (c.req.header('x-forwarded-host') ?? c.req.header('host') ?? 'localhost').replace(/[^\w.:[\]-]/g, '');
+  const proto = c.req.header('x-forwarded-proto') === 'https' ? 'https' : 'http';
   const result = await storeDicomweb({
     ctx: c.get('ctx'),
-    input: { path: new URL(c.req.url).pathname, body: c.req.raw.body, contentType, ownerGroupId: c.req.header('x-owner-group') || undefined, forwarded: forwardedFor(c) },
+    input: { body: c.req.raw.body, contentType, targetStudyUid: c.req.param('uid'), ownerGroupId: c.req.header('x-owner-group') || undefined, baseUrl: `${proto}://${host}` },
   });
-  return c.body(result.body, result.status as 200, { 'Content-Type': result.contentType });
+  // Failures are explained in the answer's FailedSOPSequence; this header says why in words.
+  if (result.warning) c.header('Warning', `299 preview-dicom "${result.warning.replace(/"/g, "'")}"`);
+  return c.body(result.body, result.status as 200, { 'Content-Type': 'application/dicom+json' });
 };
 
 /** Searches and stores, which need the registry. Retrieval (WADO-RS) goes from nginx straight to Orthanc after /api/dicomweb/authorize. */

@@ -7,6 +7,7 @@ import { groups, studies } from '../db/schema.js';
 import type { RequestCtx } from '../lib/context.js';
 import { AppError, forbidden, notFound, unauthorized } from '../lib/errors.js';
 import { registerStudy, type StudyMetadata } from '../studies/studies.service.js';
+import { boundaryOf, storeParts, type StoredPart } from './stow.js';
 
 export type QidoLevel = 'studies' | 'series' | 'instances';
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] }>;
@@ -122,54 +123,84 @@ async function studyMetadata(ctx: RequestCtx, studyInstanceUid: string): Promise
   };
 }
 
+type StudyVerdict = { kind: 'ok' } | { kind: 'fresh'; metadata: StudyMetadata } | { kind: 'refused'; reason: string };
+
+/** Whether stored instances may stay in this study, and whether it is new to the registry. */
+async function studyVerdict(ctx: RequestCtx, studyInstanceUid: string, parts: Extract<StoredPart, { ok: true }>[]): Promise<StudyVerdict> {
+  const registered = ctx.db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, studyInstanceUid)).get();
+  if (registered) return canReadStudy(ctx.db, ctx, studyInstanceUid) ? { kind: 'ok' } : { kind: 'refused', reason: 'the study belongs to a group you cannot access' };
+  // Not in the registry: only claim it when everything Orthanc holds of it came with this request,
+  // or the caller would gain sight of instances someone else stored.
+  const lookup = await ctx.orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: studyInstanceUid });
+  const found = JSON.parse(await lookup.body.text()) as { Type: string; ID: string }[];
+  const orthancStudy = found.find((entry) => entry.Type === 'Study');
+  const held = orthancStudy ? (await ctx.orthanc.json<unknown[]>('GET', `/studies/${orthancStudy.ID}/instances`)).length : 0;
+  const newlyStored = parts.filter((p) => p.newlyStored).length;
+  if (held > newlyStored) return { kind: 'refused', reason: 'the study is already in the archive without an owning group; ask an admin' };
+  return { kind: 'fresh', metadata: await studyMetadata(ctx, studyInstanceUid) };
+}
+
+const item = (vr: string, value: unknown) => ({ vr, Value: [value] });
+const STOW_PROCESSING_FAILURE = 0x0110;
+const STOW_CANNOT_UNDERSTAND = 0xc000;
+
 /**
- * STOW-RS: the body streams to Orthanc unread; the studies it stored are then entered in
- * the registry under the caller's group. Instances added to a study another group owns
- * are reported as a conflict (the import pipeline checks before storing).
+ * STOW-RS: each part streams to Orthanc as its own instance; then every study touched is
+ * checked. Instances landing in a study the caller may not write to are removed again
+ * (only those this request added) and reported failed; new studies are entered in the
+ * registry under the caller's group. The answer is a STOW-RS response (200, 202 or 409).
  */
-export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { path: string; body: ReadableStream<Uint8Array> | null; contentType: string; ownerGroupId?: string; forwarded: string } }) {
+export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { body: ReadableStream<Uint8Array> | null; contentType: string; targetStudyUid?: string; ownerGroupId?: string; baseUrl: string } }) {
   requireDicomwebCaller(ctx);
   const user = requireUser(ctx);
   assertCan(ctx, 'study.import', 'Your role may not store studies (STOW-RS).');
   const ownerGroupId = ownerGroupFor(ctx, input.ownerGroupId);
+  const boundary = boundaryOf(input.contentType);
+  if (!boundary) throw new AppError(400, 'bad_multipart', 'The Content-Type has no boundary: send multipart/related; type="application/dicom"; boundary=...');
   if (!input.body) throw new AppError(400, 'empty_body', 'STOW-RS needs a multipart/related body of DICOM instances.');
 
-  const upstream = await ctx.orthanc.raw('POST', input.path, {
-    headers: { 'content-type': input.contentType, accept: 'application/dicom+json', forwarded: input.forwarded },
-    body: Readable.fromWeb(input.body as import('node:stream/web').ReadableStream),
-  });
-  const answerText = await upstream.body.text();
-  let answer: DicomJson = {};
-  try {
-    answer = answerText ? (JSON.parse(answerText) as DicomJson) : {};
-  } catch {
-    throw new AppError(502, 'upstream_error', `The archive answered ${upstream.statusCode} with an unreadable body.`);
+  const parts = await storeParts(ctx.orthanc, Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), boundary);
+  const stored = parts.filter((p): p is Extract<StoredPart, { ok: true }> => p.ok);
+  const verdicts = new Map<string, StudyVerdict>();
+  for (const uid of new Set(stored.map((p) => p.studyInstanceUid))) {
+    verdicts.set(uid, input.targetStudyUid && uid !== input.targetStudyUid ? { kind: 'refused', reason: 'the instance belongs to another study than the one in the URL' } : await studyVerdict(ctx, uid, stored.filter((p) => p.studyInstanceUid === uid)));
   }
-  const stored = ((answer['00081199']?.Value ?? []) as DicomJson[]).map((item) => text(item, '00081190'));
-  const storedStudyUids = [...new Set(stored.map((url) => /\/studies\/([0-9.]+)/.exec(url)?.[1]).filter((uid): uid is string => Boolean(uid)))];
 
-  const conflicts: string[] = [];
-  const fresh: { uid: string; metadata: StudyMetadata }[] = [];
-  for (const uid of storedStudyUids) {
-    const registered = ctx.db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, uid)).get();
-    if (!registered) fresh.push({ uid, metadata: await studyMetadata(ctx, uid) });
-    else if (!canReadStudy(ctx.db, ctx, uid)) conflicts.push(uid);
+  const referenced: Record<string, unknown>[] = [];
+  const failed: Record<string, unknown>[] = parts.filter((p) => !p.ok).map(() => ({ '00081197': item('US', STOW_CANNOT_UNDERSTAND) }));
+  for (const part of stored) {
+    const verdict = verdicts.get(part.studyInstanceUid)!;
+    if (verdict.kind === 'refused') {
+      if (part.newlyStored) await ctx.orthanc.raw('DELETE', `/instances/${part.orthancId}`).then((r) => r.body.dump());
+      failed.push({ '00081150': item('UI', part.sopClassUid), '00081155': item('UI', part.sopInstanceUid), '00081197': item('US', STOW_PROCESSING_FAILURE) });
+    } else {
+      referenced.push({
+        '00081150': item('UI', part.sopClassUid),
+        '00081155': item('UI', part.sopInstanceUid),
+        '00081190': item('UR', `${input.baseUrl}/dicom-web/studies/${part.studyInstanceUid}/series/${part.seriesInstanceUid}/instances/${part.sopInstanceUid}`),
+      });
+    }
   }
+
   ctx.db.transaction((tx) => {
-    for (const { uid, metadata } of fresh) registerStudy(tx, { studyInstanceUid: uid, ownerGroupId, createdBy: user.id, metadata });
-    for (const uid of storedStudyUids) {
-      const conflict = conflicts.includes(uid);
+    for (const [uid, verdict] of verdicts) {
+      if (verdict.kind === 'fresh') registerStudy(tx, { studyInstanceUid: uid, ownerGroupId, createdBy: user.id, metadata: verdict.metadata });
       writeAudit(tx, actorOf(ctx, user), {
         action: 'study.import',
-        outcome: conflict ? 'denied' : 'success',
+        outcome: verdict.kind === 'refused' ? 'denied' : 'success',
         targetType: 'study',
         targetId: uid,
-        details: { via: 'stow-rs', instances: stored.filter((url) => url.includes(`/studies/${uid}/`)).length, ownerGroupId, ...(conflict ? { reason: 'study_owned_by_another_group' } : {}) },
+        details: { via: 'stow-rs', instances: stored.filter((p) => p.studyInstanceUid === uid).length, ownerGroupId, ...(verdict.kind === 'refused' ? { reason: verdict.reason } : {}) },
       });
     }
   });
-  if (conflicts.length) {
-    throw new AppError(409, 'study_owned_elsewhere', `Some instances belong to studies owned by a group you cannot access (${conflicts.join(', ')}). They are not attributed to you; ask an admin.`);
-  }
-  return { status: upstream.statusCode, body: answerText, contentType: String(upstream.headers['content-type'] ?? 'application/dicom+json') };
+
+  const answer: Record<string, unknown> = {};
+  const storedStudies = [...verdicts].filter(([, v]) => v.kind !== 'refused').map(([uid]) => uid);
+  if (storedStudies.length === 1) answer['00081190'] = item('UR', `${input.baseUrl}/dicom-web/studies/${storedStudies[0]}`);
+  if (referenced.length) answer['00081199'] = { vr: 'SQ', Value: referenced };
+  if (failed.length) answer['00081198'] = { vr: 'SQ', Value: failed };
+  const status = failed.length === 0 ? 200 : referenced.length ? 202 : 409;
+  const refusals = [...verdicts.values()].filter((v): v is Extract<StudyVerdict, { kind: 'refused' }> => v.kind === 'refused').map((v) => v.reason);
+  return { status, body: JSON.stringify(answer), warning: refusals.length ? [...new Set(refusals)].join('; ') : null };
 }
