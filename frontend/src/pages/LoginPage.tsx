@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Navigate, useLocation, useNavigate } from 'react-router-dom';
 import { useAction } from '../api/useAction';
 import { CHANGE_PASSWORD_PATH } from '../auth/passwordGate';
@@ -19,12 +19,15 @@ export function LoginPage() {
   // A password that must change comes first; the page asked for is remembered for afterwards.
   const passwordState: LoginRedirectState = { from: returnTo };
 
+  // Pages outside the dashboard (OHIF) need a full page load; exactly one, from here.
+  const leavingForOutside = Boolean(user && !user.mustChangePassword && isOutsideDashboard(returnTo));
+  useEffect(() => {
+    if (leavingForOutside) window.location.replace(returnTo);
+  }, [leavingForOutside, returnTo]);
+
   if (user) {
     if (user.mustChangePassword) return <Navigate to={CHANGE_PASSWORD_PATH} replace state={passwordState} />;
-    if (isOutsideDashboard(returnTo)) {
-      window.location.replace(returnTo);
-      return null;
-    }
+    if (leavingForOutside) return <p className="page-loading">Opening…</p>;
     return <Navigate to={returnTo} replace />;
   }
 
@@ -34,8 +37,7 @@ export function LoginPage() {
     void run(async () => {
       const signedIn = await signIn(email, password);
       if (signedIn.mustChangePassword) navigate(CHANGE_PASSWORD_PATH, { replace: true, state: passwordState });
-      else if (isOutsideDashboard(returnTo)) window.location.replace(returnTo);
-      else navigate(returnTo, { replace: true });
+      else if (!isOutsideDashboard(returnTo)) navigate(returnTo, { replace: true });
     }, 'Sign-in failed. Try again.');
   };
 
