@@ -1,5 +1,6 @@
 // Two users in different groups: each sees only their own study, in the API and in OHIF,
 // and the other's study URL shows no images.
+import { request as httpRequest } from 'node:http';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dicomFiles, stowBody } from '../../backend/test/dicom.js';
@@ -85,6 +86,31 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
       const foreign = await people.b.context.request.get(`${stack.url}${path}`, { headers: path.includes('/frames/') ? accept : {} });
       expect(foreign.status(), path).toBe(404);
     }
+    // Raw paths that nginx would normalise to the other study must not slip past the check.
+    const cookie = (await people.b.context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const rawGet = (path: string) =>
+      new Promise<number>((resolveStatus, reject) => {
+        const request = httpRequest({ host: '127.0.0.1', port: Number(env.PD_HTTP_PORT), path, headers: { cookie, host: `localhost:${env.PD_HTTP_PORT}` } }, (response) => {
+          response.resume();
+          resolveStatus(response.statusCode ?? 0);
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    const own = people.b.studyUid;
+    const target = people.a.studyUid;
+    for (const sneaky of [
+      `/dicom-web/studies/${own}/../${target}/metadata`,
+      `/dicom-web/studies/${own}/%2e%2e/${target}/metadata`,
+      `/dicom-web/studies/${own}%2F..%2F${target}/metadata`,
+      `/dicom-web/studies/${own}/..;/${target}/metadata`,
+      `/dicom-web//studies/${target}/metadata`,
+      `/dicom-web/studies/${own}/series/../../${target}/metadata`,
+    ]) {
+      expect([400, 404], sneaky).toContain(await rawGet(sneaky));
+    }
+    expect(await rawGet(`/dicom-web/studies/${own}/metadata`)).toBe(200);
+
     const anonymous = await fetch(`${stack.url}${shapes(people.a.studyUid)[4]}`);
     expect(anonymous.status).toBe(401);
     // Orthanc's DICOMweb 1.7 has no /thumbnail (OHIF renders thumbnails from frames), but the
