@@ -121,6 +121,12 @@ describe('admin: users, groups, invitations, tokens, share links, audit (real Or
     expect((await call(bearer, 'GET', '/api/studies')).status).toBe(200);
     const { body, contentType } = stowBody(dicomFiles('seg-dcmqi-ct3slice/seg').slice(0, 1));
     expect((await call(bearer, 'POST', '/dicom-web/studies', new Uint8Array(body), { 'content-type': contentType })).status).toBe(403);
+    // Read-only means no writes at all: it cannot end its owner's sessions or revoke tokens.
+    const logoutAll = await call(bearer, 'POST', '/api/auth/logout-all');
+    expect(logoutAll.status).toBe(403);
+    expect(((await logoutAll.json()) as { error: { code: string } }).error.code).toBe('read_only_token');
+    expect((await call(bearer, 'DELETE', `/api/tokens/${token.id}`)).status).toBe(403);
+    expect((await call(researcher.cookie, 'GET', '/api/auth/session')).status).toBe(200);
     const listed = (await (await call(researcher.cookie, 'GET', '/api/tokens')).json()) as { tokens: { id: string; lastUsedAt: string | null }[] };
     expect(listed.tokens[0]!.lastUsedAt).not.toBeNull();
     expect(JSON.stringify(listed)).not.toContain(secret);
@@ -172,6 +178,33 @@ describe('admin: users, groups, invitations, tokens, share links, audit (real Or
     expect(listed.sessions[0]!.user.email).toBe('watched@example.org');
     expect((await call(admin, 'DELETE', `/api/admin/sessions/${listed.sessions[0]!.id}`)).status).toBe(204);
     expect((await call(cookie, 'GET', '/api/auth/session')).status).toBe(401);
+  });
+
+  it('shows working share-link URLs only to their creator and to whoever manages the sharing; links end with the creator\'s access', async () => {
+    const uid = ((await (await call(researcher.cookie, 'GET', '/api/studies')).json()) as { studies: { studyInstanceUid: string }[] }).studies[0]!.studyInstanceUid;
+    const labId = ensureGroup(backend.deps, 'Lab');
+    const guestGroup = ensureGroup(backend.deps, 'Guests');
+    const guest = await createUser(backend.deps, { email: 'guest.reader@example.org', role: 'radiologist', groups: ['Guests'] });
+    const guestCookie = (await signIn(backend, guest.email, guest.password)).cookie;
+    expect((await call(researcher.cookie, 'POST', `/api/studies/${uid}/shares`, { groupId: guestGroup })).status).toBe(204);
+    const mine = ((await (await call(researcher.cookie, 'POST', `/api/studies/${uid}/share-links`, { expiresInHours: 1 })).json()) as { link: { id: string; url: string } }).link;
+    const theirs = ((await (await call(guestCookie, 'POST', `/api/studies/${uid}/share-links`, { expiresInHours: 1 })).json()) as { link: { id: string; url: string } }).link;
+    const seenByGuest = ((await (await call(guestCookie, 'GET', `/api/studies/${uid}/share-links`)).json()) as { links: { id: string }[] }).links.map((l) => l.id);
+    expect(seenByGuest).toEqual([theirs.id]);
+    const seenByOwner = ((await (await call(researcher.cookie, 'GET', `/api/studies/${uid}/share-links`)).json()) as { links: { id: string }[] }).links.map((l) => l.id);
+    expect(seenByOwner).toEqual(expect.arrayContaining([mine.id, theirs.id]));
+
+    // The guest group loses the study: the guest's link stops working at once.
+    const open = async (url: string) => {
+      const opened = await call('', 'GET', new URL(url).pathname.replace(/^\/share\//, '/api/share/'));
+      const cookie = opened.headers.getSetCookie()[0]!.split(';')[0]!;
+      return (await call(cookie, 'GET', '/dicom-web/studies')).status;
+    };
+    expect(await open(theirs.url)).toBe(200);
+    expect((await call(researcher.cookie, 'DELETE', `/api/studies/${uid}/shares/${guestGroup}`)).status).toBe(204);
+    expect(await open(theirs.url)).toBe(401);
+    expect(await open(mine.url)).toBe(200);
+    void labId;
   });
 
   it('filters the audit trail and downloads it as CSV', async () => {

@@ -87,6 +87,18 @@ describe('access tokens, refresh rotation, lockout and passwords (real Redis)', 
     expect(lockouts.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('counts a burst of parallel guesses before checking them: at most 5 are ever verified', async () => {
+    const user = await createUser(env.backend.deps, { email: 'burst@example.org', role: 'researcher' });
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        env.backend.app.request('/api/auth/login', { method: 'POST', headers: { ...sameOrigin, 'x-real-ip': `10.9.0.${i}` }, body: JSON.stringify({ email: user.email, password: `guess-${i}` }) }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
+  });
+
   it('locks an address that fails too often across many e-mails', async () => {
     const tight = createTestBackend(env.services, { PD_IP_FAILURE_LIMIT: '3' });
     try {

@@ -4,7 +4,7 @@ import { writeAudit, actorOf } from '../audit/audit.service.js';
 import { sessions, users } from '../db/schema.js';
 import type { RequestCtx, SessionUser } from '../lib/context.js';
 import { AppError, notFound, unauthorized } from '../lib/errors.js';
-import { assertNotLocked, clearFailures, isLocked, recordFailure } from './lockout.js';
+import { beginAttempt, clearFailures, isLocked, recordFailure } from './lockout.js';
 import { hashPassword, needsRehash, timingDummyHash, verifyPassword } from './password.js';
 import { passwordProblem } from './password-policy.js';
 import { loadUser } from './principal.js';
@@ -47,7 +47,7 @@ function requireSessionId(ctx: RequestCtx): string {
 /** Verifies the password and opens a session. Answers never tell whether the e-mail exists. */
 export async function loginUser({ ctx, input }: { ctx: RequestCtx; input: z.infer<typeof loginInputSchema> }): Promise<{ tokens: IssuedTokens; user: SessionUser }> {
   const email = input.email.toLowerCase();
-  await assertNotLocked(ctx, email, ctx.ip);
+  await beginAttempt(ctx, email, ctx.ip);
   const user = ctx.db.select().from(users).where(eq(users.email, email)).get();
   const passwordOk = await verifyPassword(user?.passwordHash ?? (await timingDummyHash()), input.password);
 

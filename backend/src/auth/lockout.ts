@@ -27,21 +27,41 @@ export async function assertNotLocked(deps: AppDeps, email: string, ip: string |
   }
 }
 
+async function lockAccount(deps: AppDeps, email: string): Promise<number> {
+  const locks = await deps.redis.incr(lockCountKey(email));
+  await deps.redis.expire(lockCountKey(email), 24 * 60 * 60);
+  const seconds = Math.min(BASE_LOCK_SECONDS * 2 ** (locks - 1), MAX_LOCK_SECONDS);
+  await deps.redis.multi().set(lockKey('acct', email), '1', 'EX', seconds).del(failKey('acct', email)).exec();
+  return seconds;
+}
+
 /**
- * Counts a failure. The 5th failure within the window locks the account for 1 minute,
- * each later lock (within a day) twice as long, up to an hour.
+ * Counts the attempt before the password is checked, atomically, so a burst of parallel
+ * guesses cannot all slip in before the failures are recorded: past the threshold the
+ * attempt is refused unverified and the account locks.
+ */
+export async function beginAttempt(deps: AppDeps, email: string, ip: string | null): Promise<void> {
+  await assertNotLocked(deps, email, ip);
+  const { threshold, windowSeconds } = deps.config.lockout;
+  let attempts: number;
+  try {
+    const counted = await deps.redis.multi().incr(failKey('acct', email)).expire(failKey('acct', email), windowSeconds, 'NX').exec();
+    attempts = Number(counted?.[0]?.[1] ?? 0);
+  } catch {
+    throw serviceUnavailable('Sign-in is unavailable right now (session store unreachable). Try again shortly.');
+  }
+  if (attempts > threshold) throw tooManyAttempts(await lockAccount(deps, email));
+}
+
+/**
+ * A failed attempt (already counted by beginAttempt). The 5th within the window locks the
+ * account for 1 minute, each later lock (within a day) twice as long, up to an hour.
  */
 export async function recordFailure(deps: AppDeps, email: string, ip: string | null): Promise<void> {
   const { threshold, windowSeconds, ipFailureLimit } = deps.config.lockout;
   try {
-    const accountFailures = await deps.redis.multi().incr(failKey('acct', email)).expire(failKey('acct', email), windowSeconds, 'NX').exec();
-    const count = Number(accountFailures?.[0]?.[1] ?? 0);
-    if (count >= threshold) {
-      const locks = await deps.redis.incr(lockCountKey(email));
-      await deps.redis.expire(lockCountKey(email), 24 * 60 * 60);
-      const seconds = Math.min(BASE_LOCK_SECONDS * 2 ** (locks - 1), MAX_LOCK_SECONDS);
-      await deps.redis.multi().set(lockKey('acct', email), '1', 'EX', seconds).del(failKey('acct', email)).exec();
-    }
+    const count = Number((await deps.redis.get(failKey('acct', email))) ?? 0);
+    if (count >= threshold) await lockAccount(deps, email);
     if (ip) {
       const ipFailures = await deps.redis.multi().incr(failKey('ip', ip)).expire(failKey('ip', ip), windowSeconds, 'NX').exec();
       if (Number(ipFailures?.[0]?.[1] ?? 0) >= ipFailureLimit) {

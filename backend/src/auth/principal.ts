@@ -2,6 +2,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { apiTokens, groupMembers, groups, shareLinks, users } from '../db/schema.js';
+import { canReadStudy } from '../access/policy.js';
 import type { AppDeps, Credential, RequestCtx, SessionUser } from '../lib/context.js';
 import { AppError } from '../lib/errors.js';
 import { ACCESS_COOKIE, isSessionActive, SHARE_COOKIE } from './sessions.js';
@@ -63,6 +64,9 @@ async function fromShareCookie(deps: AppDeps, token: string): Promise<Resolution
   if (!verified.ok) return anonymous;
   const link = deps.db.select().from(shareLinks).where(eq(shareLinks.id, verified.claims.linkId)).get();
   if (!link || link.revokedAt || link.expiresAt.getTime() <= Date.now()) return anonymous;
+  // A link lends its creator's sight of the study: it ends when that does (disabled, moved out, unshared).
+  const creator = loadUser(deps, link.createdBy);
+  if (!creator || !canReadStudy(deps.db, { user: creator, credential: null }, link.studyInstanceUid)) return anonymous;
   return { user: null, credential: { via: 'share', linkId: link.id, studyInstanceUid: link.studyInstanceUid }, authProblem: null };
 }
 

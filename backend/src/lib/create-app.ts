@@ -73,6 +73,15 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
+  // A read-only API token reads; it cannot revoke, delete, create or store anything.
+  app.on(['POST', 'PUT', 'PATCH', 'DELETE'], ['/api/*', '/dicom-web/*'], async (c, next) => {
+    const { credential } = c.get('ctx');
+    if (credential?.via === 'token' && credential.scope === 'read') {
+      return c.json(errorBody(c, 'read_only_token', 'This API token is read-only; use a read-write token or the dashboard for changes.'), 403);
+    }
+    await next();
+  });
+
   // A user whose password must change may do nothing else until it has.
   app.use('/api/*', async (c, next) => {
     const { user } = c.get('ctx');

@@ -124,10 +124,17 @@ export async function createShareLink({ ctx, input }: { ctx: RequestCtx; input: 
   return linkView(ctx, link);
 }
 
+/** Working URLs are secrets: a caller sees the links they made, or all of them if they manage the study's sharing. */
 export async function listShareLinks({ ctx, input }: { ctx: RequestCtx; input: { studyInstanceUid: string } }) {
-  requireUser(ctx);
+  const user = requireUser(ctx);
   requireReadableStudy(ctx, input.studyInstanceUid);
-  const rows = ctx.db.select().from(shareLinks).where(eq(shareLinks.studyInstanceUid, input.studyInstanceUid)).orderBy(desc(shareLinks.createdAt)).all();
+  const managesSharing = canManageStudySharing(ctx.db, ctx, input.studyInstanceUid);
+  const rows = ctx.db
+    .select()
+    .from(shareLinks)
+    .where(and(eq(shareLinks.studyInstanceUid, input.studyInstanceUid), managesSharing ? undefined : eq(shareLinks.createdBy, user.id)))
+    .orderBy(desc(shareLinks.createdAt))
+    .all();
   return Promise.all(rows.map((row) => linkView(ctx, row)));
 }
 
