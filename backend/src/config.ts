@@ -33,7 +33,32 @@ const configSchema = z.object({
   PD_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   PD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PD_TRUST_PROXY: booleanish.default(true),
+  PD_TMP_DIR: z.string().min(1).default('runtime/tmp'),
+  PD_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  PD_IMPORT_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 ** 3),
+  PD_IMPORT_MAX_FILE_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  PD_IMPORT_ZIP_MAX_ENTRIES: z.coerce.number().int().min(1).default(100_000),
+  PD_IMPORT_ZIP_MAX_TOTAL_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 ** 3),
+  PD_IMPORT_ZIP_MAX_ENTRY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  PD_IMPORT_ZIP_MAX_RATIO: z.coerce.number().min(2).default(200),
+  PD_IMPORT_IDLE_MINUTES: z.coerce.number().int().min(1).default(60),
+  PD_NIFTI_MAX_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
+  PD_DICOM_AE_GROUPS: z
+    .string()
+    .regex(/^\s*([^=,;\s][^=,;]*=[^=,;]+([,;]\s*[^=,;\s][^=,;]*=[^=,;]+)*)?\s*[,;]?\s*$/, 'must look like CT_SCANNER=Radiology,MRI3T=Neuro (calling AE title = group name)')
+    .default(''),
+  PD_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
 });
+
+/** "CT1=Radiology, MRI=Neuro" → { CT1: 'Radiology', MRI: 'Neuro' } (AE titles compared trimmed, case-sensitive as DICOM does). */
+function parseAeGroups(value: string): Record<string, string> {
+  const pairs = value
+    .split(/[,;]/)
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => pair.split('=').map((part) => part.trim()) as [string, string]);
+  return Object.fromEntries(pairs);
+}
 
 export type AppConfig = {
   host: string;
@@ -54,6 +79,18 @@ export type AppConfig = {
   healthTimeoutMs: number;
   logLevel: z.infer<typeof configSchema>['PD_LOG_LEVEL'];
   trustProxy: boolean;
+  tmpDir: string;
+  imports: {
+    concurrency: number;
+    maxRequestBytes: number;
+    maxFileBytes: number;
+    zip: { maxEntries: number; maxTotalBytes: number; maxEntryBytes: number; maxRatio: number };
+    idleMinutes: number;
+    niftiMaxBytes: number;
+  };
+  /** Calling AE title → group name: who owns what a modality sends to Orthanc's DICOM port. */
+  dicomAeGroups: Record<string, string>;
+  registryPollMs: number;
 };
 
 export class ConfigError extends Error {}
@@ -90,5 +127,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     healthTimeoutMs: c.PD_HEALTH_TIMEOUT_MS,
     logLevel: c.PD_LOG_LEVEL,
     trustProxy: c.PD_TRUST_PROXY,
+    tmpDir: c.PD_TMP_DIR,
+    imports: {
+      concurrency: c.PD_IMPORT_CONCURRENCY,
+      maxRequestBytes: c.PD_IMPORT_MAX_REQUEST_BYTES,
+      maxFileBytes: c.PD_IMPORT_MAX_FILE_BYTES,
+      zip: { maxEntries: c.PD_IMPORT_ZIP_MAX_ENTRIES, maxTotalBytes: c.PD_IMPORT_ZIP_MAX_TOTAL_BYTES, maxEntryBytes: c.PD_IMPORT_ZIP_MAX_ENTRY_BYTES, maxRatio: c.PD_IMPORT_ZIP_MAX_RATIO },
+      idleMinutes: c.PD_IMPORT_IDLE_MINUTES,
+      niftiMaxBytes: c.PD_NIFTI_MAX_BYTES,
+    },
+    dicomAeGroups: parseAeGroups(c.PD_DICOM_AE_GROUPS),
+    registryPollMs: c.PD_REGISTRY_POLL_MS,
   };
 }

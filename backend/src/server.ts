@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createApp } from './lib/create-app.js';
 import { closeDeps, createDeps } from './lib/deps.js';
 import { createLogger } from './lib/logger.js';
+import { startWorkers } from './lib/workers.js';
 
 let config;
 try {
@@ -18,6 +19,7 @@ try {
 const log = createLogger(config.logLevel);
 const deps = createDeps(config, log);
 const app = createApp(deps);
+const workers = startWorkers(deps);
 
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => {
   log.info({ host: info.address, port: info.port }, 'backend listening');
@@ -36,6 +38,7 @@ function stop(signal: string) {
   const forceExit = setTimeout(() => process.exit(1), 10_000);
   forceExit.unref();
   server.close(async () => {
+    await workers.stop();
     await closeDeps(deps);
     log.info('backend stopped');
     process.exit(0);

@@ -18,6 +18,7 @@ import type { AppDeps } from '../src/lib/context.js';
 import { createApp } from '../src/lib/create-app.js';
 import { closeDeps, createDeps } from '../src/lib/deps.js';
 import { createLogger } from '../src/lib/logger.js';
+import { startWorkers, type Workers } from '../src/lib/workers.js';
 
 export type TestServices = {
   dir: string;
@@ -100,12 +101,21 @@ export function testConfig(services: TestServices, overrides: Record<string, str
   });
 }
 
-export type TestBackend = { app: ReturnType<typeof createApp>; deps: AppDeps; close: () => Promise<void> };
+export type TestBackend = { app: ReturnType<typeof createApp>; deps: AppDeps; workers: Workers; close: () => Promise<void> };
 
 export function createTestBackend(services: TestServices, overrides: Record<string, string> = {}): TestBackend {
-  const config = testConfig(services, overrides);
+  const config = testConfig(services, { PD_TMP_DIR: join(services.dir, 'tmp'), PD_REGISTRY_POLL_MS: '200', ...overrides });
   const deps = createDeps(config, createLogger(config.logLevel));
-  return { app: createApp(deps), deps, close: () => closeDeps(deps) };
+  const workers = startWorkers(deps);
+  return {
+    app: createApp(deps),
+    deps,
+    workers,
+    close: async () => {
+      await workers.stop();
+      await closeDeps(deps);
+    },
+  };
 }
 
 /** Headers a browser on the gateway's own page would send. */

@@ -45,8 +45,26 @@ const backendPassthroughKeys = [
   'PD_IP_FAILURE_LIMIT',
   'PD_INVITATION_TTL_HOURS',
   'PD_SMTP_URL',
+  'PD_IMPORT_CONCURRENCY',
+  'PD_IMPORT_MAX_FILE_BYTES',
+  'PD_IMPORT_ZIP_MAX_ENTRIES',
+  'PD_IMPORT_ZIP_MAX_TOTAL_BYTES',
+  'PD_IMPORT_ZIP_MAX_ENTRY_BYTES',
+  'PD_IMPORT_ZIP_MAX_RATIO',
+  'PD_IMPORT_IDLE_MINUTES',
+  'PD_NIFTI_MAX_BYTES',
+  'PD_DICOM_AE_GROUPS',
+  'PD_REGISTRY_POLL_MS',
   'PD_SMTP_FROM',
 ] as const;
+
+/** nginx's "20g" / "512m" / "0" (unlimited) as bytes, for the backend to enforce the same limit. */
+export function nginxSizeToBytes(size: string): number {
+  const match = /^(\d+)([kKmMgG]?)$/.exec(size)!;
+  const units: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+  const bytes = Number(match[1]) * units[match[2]!.toLowerCase()]!;
+  return bytes === 0 ? Number.MAX_SAFE_INTEGER : bytes;
+}
 
 export type StackConfig = ReturnType<typeof loadStackConfig>;
 
@@ -91,6 +109,7 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
     adminEmail: e.PD_ADMIN_EMAIL,
     tls,
     maxUploadSize: e.PD_MAX_UPLOAD_SIZE,
+    importMaxRequestBytes: nginxSizeToBytes(e.PD_MAX_UPLOAD_SIZE),
     maxApiBodySize: e.PD_MAX_API_BODY_SIZE,
     ohifVersion: e.PD_OHIF_VERSION,
     binaries: { orthanc: e.PD_ORTHANC_BIN, dicomwebPlugin: e.PD_ORTHANC_DICOMWEB_PLUGIN, redis: e.PD_REDIS_BIN, nginx: e.PD_NGINX_BIN },

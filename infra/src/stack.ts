@@ -84,6 +84,9 @@ export function backendEnv(config: StackConfig, secrets: StackSecrets): Record<s
     PD_JWT_SECRET: secrets.jwtSecret,
     PD_INFERENCE_URL: config.inferenceUrl,
     PD_LOG_LEVEL: config.logLevel,
+    PD_TMP_DIR: join(config.paths.tmp, 'backend'),
+    // nginx refuses bigger uploads itself (client_max_body_size); the backend checks the same number.
+    PD_IMPORT_MAX_REQUEST_BYTES: String(config.importMaxRequestBytes),
   };
 }
 

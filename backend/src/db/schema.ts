@@ -73,6 +73,9 @@ export const groups = sqliteTable(
     // Lower-cased copy so names are unique regardless of case.
     nameKey: text('name_key').notNull(),
     description: text('description').notNull().default(''),
+    // 'inbox': the one group that receives studies nobody claimed (C-STORE from an unknown AE title).
+    // It has no members, so only admins see what lands there.
+    kind: text('kind', { enum: ['standard', 'inbox'] }).notNull().default('standard'),
     createdAt: createdAt(),
   },
   (t) => [uniqueIndex('groups_name_key_unique').on(t.nameKey)],
@@ -92,6 +95,22 @@ export const groupMembers = sqliteTable(
   (t) => [primaryKey({ columns: [t.groupId, t.userId] }), index('group_members_user_idx').on(t.userId)],
 );
 
+/** Patients as Orthanc groups them (one per PatientID); `key` is Orthanc's patient id. */
+export const patients = sqliteTable(
+  'patients',
+  {
+    key: text('key').primaryKey(),
+    patientId: text('patient_id').notNull().default(''),
+    patientName: text('patient_name').notNull().default(''),
+    birthDate: text('birth_date').notNull().default(''),
+    sex: text('sex').notNull().default(''),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+  },
+  (t) => [index('patients_patient_id_idx').on(t.patientId)],
+);
+
+export const studySources = ['import', 'stow', 'dicom', 'archive'] as const;
+
 /** The registry: which group owns each study. Orthanc holds the DICOM; this holds the tenancy. */
 export const studies = sqliteTable(
   'studies',
@@ -107,8 +126,87 @@ export const studies = sqliteTable(
     modalities: text('modalities', { mode: 'json' }).$type<string[]>().notNull().default([]),
     createdAt: createdAt(),
     createdBy: text('created_by'),
+    orthancId: text('orthanc_id'),
+    patientKey: text('patient_key').references(() => patients.key, { onDelete: 'set null' }),
+    accessionNumber: text('accession_number').notNull().default(''),
+    instanceCount: integer('instance_count').notNull().default(0),
+    // How the study first arrived: our import, STOW-RS, a DICOM C-STORE, or found in Orthanc.
+    source: text('source', { enum: studySources }).notNull().default('stow'),
+    syncedAt: integer('synced_at', { mode: 'timestamp_ms' }),
   },
-  (t) => [index('studies_owner_idx').on(t.ownerGroupId)],
+  (t) => [index('studies_owner_idx').on(t.ownerGroupId), index('studies_patient_idx').on(t.patientKey), index('studies_date_idx').on(t.studyDate), uniqueIndex('studies_orthanc_unique').on(t.orthancId)],
+);
+
+export const series = sqliteTable(
+  'series',
+  {
+    seriesInstanceUid: text('series_instance_uid').primaryKey(),
+    studyInstanceUid: text('study_instance_uid')
+      .notNull()
+      .references(() => studies.studyInstanceUid, { onDelete: 'cascade' }),
+    orthancId: text('orthanc_id').notNull(),
+    modality: text('modality').notNull().default(''),
+    seriesNumber: integer('series_number'),
+    seriesDescription: text('series_description').notNull().default(''),
+    bodyPart: text('body_part').notNull().default(''),
+    instanceCount: integer('instance_count').notNull().default(0),
+  },
+  (t) => [index('series_study_idx').on(t.studyInstanceUid), index('series_modality_idx').on(t.modality)],
+);
+
+/** Small key/value state the backend keeps between restarts (e.g. the Orthanc change-feed position). */
+export const systemState = sqliteTable('system_state', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
+
+export const importStatuses = ['open', 'processing', 'completed', 'cancelled', 'failed'] as const;
+export type ImportStatus = (typeof importStatuses)[number];
+
+export const importJobs = sqliteTable(
+  'import_jobs',
+  {
+    id: text('id').primaryKey(),
+    ownerGroupId: text('owner_group_id')
+      .notNull()
+      .references(() => groups.id, { onDelete: 'cascade' }),
+    createdBy: text('created_by'),
+    createdByEmail: text('created_by_email'),
+    label: text('label').notNull().default(''),
+    status: text('status', { enum: importStatuses }).notNull(),
+    filesReceived: integer('files_received').notNull().default(0),
+    bytesReceived: integer('bytes_received').notNull().default(0),
+    instancesStored: integer('instances_stored').notNull().default(0),
+    duplicates: integer('duplicates').notNull().default(0),
+    rejected: integer('rejected').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    warnings: text('warnings', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    studyUids: text('study_uids', { mode: 'json' }).$type<string[]>().notNull().default([]),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('import_jobs_creator_idx').on(t.createdBy), index('import_jobs_created_idx').on(t.createdAt)],
+);
+
+export const importOutcomes = ['stored', 'duplicate', 'rejected', 'skipped'] as const;
+export type ImportOutcome = (typeof importOutcomes)[number];
+
+export const importFiles = sqliteTable(
+  'import_files',
+  {
+    jobId: text('job_id')
+      .notNull()
+      .references(() => importJobs.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    name: text('name').notNull(),
+    outcome: text('outcome', { enum: importOutcomes }).notNull(),
+    reason: text('reason'),
+    instances: integer('instances').notNull().default(0),
+    studyInstanceUid: text('study_instance_uid'),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.seq] }), index('import_files_outcome_idx').on(t.jobId, t.outcome)],
 );
 
 export const studyShares = sqliteTable(

@@ -6,7 +6,8 @@ import { requireUser } from '../auth/auth.service.js';
 import { groups, studies } from '../db/schema.js';
 import type { RequestCtx } from '../lib/context.js';
 import { AppError, forbidden, notFound, unauthorized } from '../lib/errors.js';
-import { registerStudy, type StudyMetadata } from '../studies/studies.service.js';
+import { syncStudy } from '../studies/registry.service.js';
+import { StudyClaims } from '../studies/study-claims.js';
 import { boundaryOf, storeParts, type StoredPart } from './stow.js';
 
 export type QidoLevel = 'studies' | 'series' | 'instances';
@@ -104,41 +105,7 @@ function ownerGroupFor(ctx: RequestCtx, requested: string | undefined): string {
   return first.id;
 }
 
-const text = (item: DicomJson, tag: string): string => {
-  const value = item[tag]?.Value?.[0];
-  if (value && typeof value === 'object' && 'Alphabetic' in value) return String((value as { Alphabetic: string }).Alphabetic);
-  return value === undefined || value === null ? '' : String(value);
-};
-
-async function studyMetadata(ctx: RequestCtx, studyInstanceUid: string): Promise<StudyMetadata> {
-  const query = new URLSearchParams({ StudyInstanceUID: studyInstanceUid, includefield: '00080061,00081030' });
-  const [item] = await orthancQido(ctx, 'studies', query, 'host=localhost');
-  if (!item) return { patientId: '', patientName: '', studyDate: '', studyDescription: '', modalities: [] };
-  return {
-    patientId: text(item, '00100020'),
-    patientName: text(item, '00100010'),
-    studyDate: text(item, '00080020'),
-    studyDescription: text(item, '00081030'),
-    modalities: (item['00080061']?.Value as string[] | undefined) ?? [],
-  };
-}
-
-type StudyVerdict = { kind: 'ok' } | { kind: 'fresh'; metadata: StudyMetadata } | { kind: 'refused'; reason: string };
-
-/** Whether stored instances may stay in this study, and whether it is new to the registry. */
-async function studyVerdict(ctx: RequestCtx, studyInstanceUid: string, parts: Extract<StoredPart, { ok: true }>[]): Promise<StudyVerdict> {
-  const registered = ctx.db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, studyInstanceUid)).get();
-  if (registered) return canReadStudy(ctx.db, ctx, studyInstanceUid) ? { kind: 'ok' } : { kind: 'refused', reason: 'the study belongs to a group you cannot access' };
-  // Not in the registry: only claim it when everything Orthanc holds of it came with this request,
-  // or the caller would gain sight of instances someone else stored.
-  const lookup = await ctx.orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: studyInstanceUid });
-  const found = JSON.parse(await lookup.body.text()) as { Type: string; ID: string }[];
-  const orthancStudy = found.find((entry) => entry.Type === 'Study');
-  const held = orthancStudy ? (await ctx.orthanc.json<unknown[]>('GET', `/studies/${orthancStudy.ID}/instances`)).length : 0;
-  const newlyStored = parts.filter((p) => p.newlyStored).length;
-  if (held > newlyStored) return { kind: 'refused', reason: 'the study is already in the archive without an owning group; ask an admin' };
-  return { kind: 'fresh', metadata: await studyMetadata(ctx, studyInstanceUid) };
-}
+type StudyVerdict = { kind: 'ok' } | { kind: 'refused'; reason: string };
 
 const item = (vr: string, value: unknown) => ({ vr, Value: [value] });
 const STOW_PROCESSING_FAILURE = 0x0110;
@@ -159,11 +126,18 @@ export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { 
   if (!boundary) throw new AppError(400, 'bad_multipart', 'The Content-Type has no boundary: send multipart/related; type="application/dicom"; boundary=...');
   if (!input.body) throw new AppError(400, 'empty_body', 'STOW-RS needs a multipart/related body of DICOM instances.');
 
-  const parts = await storeParts(ctx.orthanc, Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), boundary);
+  const claims = new StudyClaims(ctx, ctx, { ownerGroupId, source: 'stow', createdBy: user.id, actor: actorOf(ctx, user), via: 'stow-rs' });
+  const parts = await storeParts(ctx.orthanc, Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), boundary, (answer) => claims.noteStored(answer), (post) => claims.track(post));
   const stored = parts.filter((p): p is Extract<StoredPart, { ok: true }> => p.ok);
   const verdicts = new Map<string, StudyVerdict>();
-  for (const uid of new Set(stored.map((p) => p.studyInstanceUid))) {
-    verdicts.set(uid, input.targetStudyUid && uid !== input.targetStudyUid ? { kind: 'refused', reason: 'the instance belongs to another study than the one in the URL' } : await studyVerdict(ctx, uid, stored.filter((p) => p.studyInstanceUid === uid)));
+  for (const part of stored) {
+    if (verdicts.has(part.studyInstanceUid)) continue;
+    if (input.targetStudyUid && part.studyInstanceUid !== input.targetStudyUid) {
+      verdicts.set(part.studyInstanceUid, { kind: 'refused', reason: 'the instance belongs to another study than the one in the URL' });
+      continue;
+    }
+    const access = await claims.access(part.orthancStudyId);
+    verdicts.set(part.studyInstanceUid, access.allowed ? { kind: 'ok' } : { kind: 'refused', reason: access.reason });
   }
 
   const referenced: Record<string, unknown>[] = [];
@@ -182,9 +156,10 @@ export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { 
     }
   }
 
+  // Counts in the registry follow what this request added (or removed again).
+  for (const orthancStudyId of new Set(stored.map((p) => p.orthancStudyId))) await syncStudy(ctx, orthancStudyId);
   ctx.db.transaction((tx) => {
     for (const [uid, verdict] of verdicts) {
-      if (verdict.kind === 'fresh') registerStudy(tx, { studyInstanceUid: uid, ownerGroupId, createdBy: user.id, metadata: verdict.metadata });
       writeAudit(tx, actorOf(ctx, user), {
         action: 'study.import',
         outcome: verdict.kind === 'refused' ? 'denied' : 'success',

@@ -4,10 +4,10 @@ import type { OrthancClient } from '../orthanc/client.js';
 
 /** What Orthanc said about one part of a STOW-RS body, stored as its own instance. */
 export type StoredPart =
-  | { ok: true; orthancId: string; newlyStored: boolean; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string; studyInstanceUid: string }
+  | { ok: true; orthancId: string; orthancStudyId: string; newlyStored: boolean; sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string; studyInstanceUid: string }
   | { ok: false; reason: string };
 
-type OrthancStoreAnswer = { ID: string; Status: 'Success' | 'AlreadyStored'; ParentSeries?: string };
+import type { OrthancStoreAnswer } from '../studies/study-claims.js';
 
 export function boundaryOf(contentType: string): string | null {
   const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
@@ -19,7 +19,7 @@ export function boundaryOf(contentType: string): string | null {
  * arrives, streamed, so Orthanc reports per instance whether it was new. (Orthanc's own
  * STOW does not say, and the gateway must be able to undo only what this request added.)
  */
-export function storeParts(orthanc: OrthancClient, body: Readable, boundary: string): Promise<StoredPart[]> {
+export function storeParts(orthanc: OrthancClient, body: Readable, boundary: string, onStored: (answer: OrthancStoreAnswer) => void, track: <T>(post: Promise<T>) => Promise<T>): Promise<StoredPart[]> {
   return new Promise((resolveAll, reject) => {
     const parser = new Dicer({ boundary });
     const results: Promise<StoredPart>[] = [];
@@ -28,12 +28,13 @@ export function storeParts(orthanc: OrthancClient, body: Readable, boundary: str
         new Promise<StoredPart>((resolvePart) => {
           part.once('error', (error) => resolvePart({ ok: false, reason: `unreadable part: ${error.message}` }));
           part.once('header', () => {
-            orthanc
-              .raw('POST', '/instances', { headers: { 'content-type': 'application/dicom' }, body: part })
+            track(orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom' }, body: part }))
               .then(async (response) => {
                 const text = await response.body.text();
                 if (response.statusCode >= 400) return resolvePart({ ok: false, reason: text.includes('Bad file format') ? 'not a readable DICOM instance' : `archive answered ${response.statusCode}` });
-                resolvePart(await describeStored(orthanc, JSON.parse(text) as OrthancStoreAnswer));
+                const answer = JSON.parse(text) as OrthancStoreAnswer;
+                onStored(answer);
+                resolvePart(await describeStored(orthanc, answer));
               })
               .catch((error: Error) => resolvePart({ ok: false, reason: `archive unreachable: ${error.message}` }));
           });
@@ -48,13 +49,14 @@ export function storeParts(orthanc: OrthancClient, body: Readable, boundary: str
 }
 
 async function describeStored(orthanc: OrthancClient, stored: OrthancStoreAnswer): Promise<StoredPart> {
-  const instance = await orthanc.json<{ MainDicomTags: { SOPInstanceUID: string }; ParentSeries: string }>('GET', `/instances/${stored.ID}`);
-  const series = await orthanc.json<{ MainDicomTags: { SeriesInstanceUID: string }; ParentStudy: string }>('GET', `/series/${instance.ParentSeries}`);
-  const study = await orthanc.json<{ MainDicomTags: { StudyInstanceUID: string } }>('GET', `/studies/${series.ParentStudy}`);
+  const instance = await orthanc.json<{ MainDicomTags: { SOPInstanceUID: string } }>('GET', `/instances/${stored.ID}`);
+  const series = await orthanc.json<{ MainDicomTags: { SeriesInstanceUID: string } }>('GET', `/series/${stored.ParentSeries}`);
+  const study = await orthanc.json<{ MainDicomTags: { StudyInstanceUID: string } }>('GET', `/studies/${stored.ParentStudy}`);
   const sopClass = await orthanc.raw('GET', `/instances/${stored.ID}/metadata/SopClassUid`);
   return {
     ok: true,
     orthancId: stored.ID,
+    orthancStudyId: stored.ParentStudy,
     newlyStored: stored.Status === 'Success',
     sopClassUid: sopClass.statusCode === 200 ? (await sopClass.body.text()).trim() : (await sopClass.body.text(), ''),
     sopInstanceUid: instance.MainDicomTags.SOPInstanceUID,

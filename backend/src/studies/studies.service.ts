@@ -19,16 +19,6 @@ export const studyListQuerySchema = z.object({
 
 export const studyUidSchema = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID (digits and dots)').max(64);
 
-export type StudyMetadata = { patientId: string; patientName: string; studyDate: string; studyDescription: string; modalities: string[] };
-
-/** Records a study in the registry under its owning group (no-op when it is already there). */
-export function registerStudy(tx: Tx, input: { studyInstanceUid: string; ownerGroupId: string; createdBy: string | null; metadata: StudyMetadata }): boolean {
-  const existing = tx.select({ uid: studies.studyInstanceUid }).from(studies).where(eq(studies.studyInstanceUid, input.studyInstanceUid)).get();
-  if (existing) return false;
-  tx.insert(studies).values({ studyInstanceUid: input.studyInstanceUid, ownerGroupId: input.ownerGroupId, createdBy: input.createdBy, ...input.metadata }).run();
-  return true;
-}
-
 function groupNames(tx: Pick<Tx, 'select'>, ids: string[]): Map<string, string> {
   if (!ids.length) return new Map();
   return new Map(tx.select({ id: groups.id, name: groups.name }).from(groups).where(inArray(groups.id, ids)).all().map((g) => [g.id, g.name]));

@@ -1,0 +1,127 @@
+// Reads a multipart/form-data upload as it arrives (busboy), one file at a time, and hands
+// each file to the import run. The request is read only as fast as files are stored, so
+// memory holds at most a few files whatever the upload's size.
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import { AppError } from '../lib/errors.js';
+import { CLASSIFY_BYTES } from './classify.js';
+import { MEMORY_FILE_BYTES, type ImportRun } from './import-run.js';
+import { formatBytes, spool, TooLargeError } from './spool.js';
+
+export type UploadLimits = { maxRequestBytes: number; maxFileBytes: number; tmpDir: string };
+
+export type UploadSummary = { files: number; fields: Record<string, string> };
+
+/** Field names a client may send besides files. */
+const knownFields = new Set(['patientName', 'patientId', 'studyDescription', 'modality', 'seriesDescription', 'patientBirthDate', 'patientSex']);
+
+/** Feeds `body` through busboy into `run`, file by file. */
+export async function receiveUpload(run: ImportRun, input: { body: Readable; contentType: string; limits: UploadLimits }): Promise<UploadSummary> {
+  if (!/^multipart\/form-data\b/i.test(input.contentType)) throw new AppError(415, 'unsupported_media_type', 'Send files as multipart/form-data (one part per file).');
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { 'content-type': input.contentType },
+      preservePath: true,
+      defParamCharset: 'utf8',
+      limits: { fileSize: input.limits.maxFileBytes, fields: 100, fieldSize: 64 * 1024, parts: 1_000_000 },
+    });
+  } catch (error) {
+    throw new AppError(400, 'bad_multipart', `The upload's Content-Type is not usable multipart/form-data (${(error as Error).message}).`);
+  }
+
+  const fields: Record<string, string> = {};
+  let files = 0;
+  let pendingFiles = 0;
+  let handlers: Promise<void> = Promise.resolve();
+  let parseError: Error | null = null;
+  let wake: (() => void) | null = null;
+  const settle = () => {
+    wake?.();
+    wake = null;
+  };
+
+  parser.on('field', (name, value) => {
+    if (knownFields.has(name)) fields[name] = value;
+  });
+  parser.on('file', (_field, stream, info) => {
+    files++;
+    pendingFiles++;
+    const name = (info.filename || `file-${files}`).replace(/\\/g, '/').replace(/^\/+/, '').slice(0, 1024);
+    const fieldsNow = { ...fields };
+    let waiting = true;
+    const stopWaiting = () => {
+      if (!waiting) return;
+      waiting = false;
+      pendingFiles--;
+      settle();
+    };
+    const handle = async () => {
+      try {
+        const release = await run.acquire();
+        stopWaiting();
+        let truncated = false;
+        stream.once('limit', () => (truncated = true));
+        let spooled;
+        try {
+          spooled = await spool(stream, { maxBytes: Number.MAX_SAFE_INTEGER, memoryBytes: MEMORY_FILE_BYTES, tmpDir: input.limits.tmpDir, headBytes: CLASSIFY_BYTES });
+        } catch (error) {
+          release();
+          if (error instanceof TooLargeError) run.record({ name, outcome: 'rejected', reason: `the file is ${error.message}`, instances: 0, studyInstanceUid: null });
+          else throw error;
+          return;
+        }
+        run.counters.bytesReceived += spooled.size;
+        if (truncated) {
+          release();
+          run.record({ name, outcome: 'rejected', reason: `the file is larger than the ${formatBytes(input.limits.maxFileBytes)} per-file limit (PD_IMPORT_MAX_FILE_BYTES)`, instances: 0, studyInstanceUid: null });
+          return;
+        }
+        run.spawn(() => run.processFile(name, spooled, release, { insideZip: false, nifti: fieldsNow }));
+      } finally {
+        stopWaiting();
+      }
+    };
+    const started = handle();
+    handlers = handlers.then(() => started);
+    // A failing handler ends the upload.
+    started.catch((error: Error) => {
+      parseError ??= error;
+      stream.resume();
+      settle();
+    });
+  });
+  parser.on('error', (error: Error) => {
+    parseError ??= new AppError(400, 'bad_multipart', `The upload is not valid multipart/form-data (${error.message}). The files before the broken part were imported.`);
+    settle();
+  });
+  const closed = once(parser, 'close').catch(() => undefined);
+
+  let received = 0;
+  try {
+    for await (const chunk of input.body as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (received > input.limits.maxRequestBytes) {
+        throw new AppError(413, 'payload_too_large', `The upload is larger than ${formatBytes(input.limits.maxRequestBytes)}. Split it into several uploads to the same import.`);
+      }
+      if (run.signal.aborted) throw new AppError(409, 'import_cancelled', 'The import was cancelled; the rest of the upload was not read.');
+      if (parseError) throw parseError;
+      if (!parser.write(chunk)) await Promise.race([once(parser, 'drain'), new Promise<void>((resolve) => (wake = resolve))]);
+      // Backpressure: stop reading while several received files still wait for a slot.
+      while (pendingFiles > 2 && !parseError && !run.signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
+    }
+    parser.end();
+    await closed;
+    await handlers.catch(() => undefined);
+    if (parseError) throw parseError;
+  } catch (error) {
+    parser.destroy();
+    input.body.destroy();
+    await handlers.catch(() => undefined);
+    throw error;
+  } finally {
+    await run.idle();
+  }
+  return { files, fields };
+}
