@@ -24,3 +24,33 @@ export function stowBody(files: Buffer[]): { body: Buffer; contentType: string }
   parts.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(parts), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
+
+// @ts-ignore -- dcmjs ships no type declarations
+import dcmjsUntyped from 'dcmjs';
+
+type DcmjsData = {
+  DicomMessage: { readFile(buffer: ArrayBuffer): { dict: Record<string, unknown>; meta: Record<string, unknown> } };
+  DicomMetaDictionary: { naturalizeDataset(dataset: object): Record<string, unknown>; denaturalizeDataset(dataset: object): Record<string, unknown> };
+  DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(): ArrayBuffer };
+};
+const dcmjsData = (dcmjsUntyped as { data: DcmjsData }).data;
+// dcmjs logs every private tag it does not know; the tests need none of that.
+(dcmjsUntyped as { log?: { setLevel?: (level: string) => void } }).log?.setLevel?.('error');
+
+let uidCounter = 0;
+/** A fresh UID under 2.25 (UUID-derived), unique per call. */
+export function freshUid(): string {
+  uidCounter++;
+  return `2.25.${BigInt(`0x${crypto.randomUUID().replaceAll('-', '')}`).toString()}`.slice(0, 60) + String(uidCounter % 10);
+}
+
+/** A copy of a DICOM file with some attributes changed (dcmjs names, e.g. { PatientName: 'X' }). The original is untouched. */
+export function rewriteDicom(file: Buffer, changes: Record<string, unknown>): Buffer {
+  const message = dcmjsData.DicomMessage.readFile(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer);
+  const dataset = { ...dcmjsData.DicomMetaDictionary.naturalizeDataset(message.dict), ...changes };
+  const meta = dcmjsData.DicomMetaDictionary.naturalizeDataset(message.meta);
+  if (changes.SOPInstanceUID) meta.MediaStorageSOPInstanceUID = changes.SOPInstanceUID;
+  const dict = new dcmjsData.DicomDict(dcmjsData.DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = dcmjsData.DicomMetaDictionary.denaturalizeDataset(dataset);
+  return Buffer.from(dict.write());
+}

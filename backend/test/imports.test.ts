@@ -1,9 +1,13 @@
 // Imports against real Orthanc and Redis: files, folders, ZIPs, NIfTI, bad input, and the registry they fill.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { createUser, sameOrigin, signIn, useTestBackend } from './harness.js';
-import { sharedData } from './dicom.js';
+import yazl from 'yazl';
+import { openNifti } from '../src/imports/nifti/nifti-volume.js';
+import { createTestBackend, createUser, ensureGroup, sameOrigin, signIn, useTestBackend } from './harness.js';
+import { freshUid, rewriteDicom, sharedData, stowBody } from './dicom.js';
 
 type Job = {
   id: string;
@@ -30,8 +34,31 @@ export function form(files: { name: string; data: Buffer }[], fields: Record<str
   return body;
 }
 
+type NamedFile = { name: string; data: Buffer };
+
+/** A ZIP made in memory; `rename` swaps entry names after writing (yazl refuses hostile names itself). */
+async function zipOf(files: NamedFile[], rename: Record<string, string> = {}, compress = true): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const file of files) zip.addBuffer(file.data, file.name, { compress });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream as AsyncIterable<Buffer>) chunks.push(chunk);
+  let data = Buffer.concat(chunks);
+  for (const [from, to] of Object.entries(rename)) {
+    expect(from.length).toBe(to.length);
+    let at = data.indexOf(from);
+    while (at >= 0) {
+      data.write(to, at, 'latin1');
+      at = data.indexOf(from, at + 1);
+    }
+  }
+  return data;
+}
+
+const file = (path: string, name = path): NamedFile => ({ name, data: readFileSync(join(sharedData, path)) });
+
 describe('imports', () => {
-  const env = useTestBackend();
+  const env = useTestBackend({ PD_DICOM_AE_GROUPS: 'MAPPEDAE=Imaging Lab' });
   let cookie: string;
   let groupId: string;
 
@@ -65,5 +92,191 @@ describe('imports', () => {
 
     const again = await oneShot(files);
     expect(again.job!.counters).toMatchObject({ instancesStored: 0, duplicates: 20, rejected: 0 });
+  });
+
+  it('stores good files and explains every bad one, file by file, in one batch', async () => {
+    const emptyFile = { name: 'empty.dcm', data: Buffer.alloc(0) };
+    const files = [
+      file('bad-corrupt-dicom/MR_truncated.dcm'),
+      file('bad-corrupt-dicom/no_meta_group_length.dcm'),
+      file('bad-non-dicom/slicer_screenshot.png'),
+      file('bad-non-dicom/zipMR.gz'),
+      file('bad-non-dicom/dicom_json_model.json'),
+      file('hierarchy-pydicom-dicomdirtests/DICOMDIR'),
+      emptyFile,
+      file('odd-encodings-pydicom/MR_small.dcm'),
+      file('odd-encodings-pydicom/MR_small_implicit.dcm'),
+      file('odd-encodings-pydicom/MR_small_bigendian.dcm'),
+      file('odd-encodings-pydicom/MR_small_RLE.dcm'),
+      file('odd-encodings-pydicom/chrJapMulti.dcm'),
+    ];
+    const { response, job } = await oneShot(files);
+    expect(response.status).toBe(201);
+    const results = new Map((await fileResults(job!.id)).map((r) => [r.name, r]));
+    expect(results.get('bad-corrupt-dicom/MR_truncated.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/corrupt or truncated/) });
+    expect(results.get('bad-corrupt-dicom/no_meta_group_length.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/required DICOM attribute/) });
+    expect(results.get('bad-non-dicom/slicer_screenshot.png')).toMatchObject({ outcome: 'skipped', reason: 'not DICOM: a PNG image' });
+    expect(results.get('bad-non-dicom/zipMR.gz')).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/gzip/) });
+    expect(results.get('bad-non-dicom/dicom_json_model.json')).toMatchObject({ outcome: 'skipped', reason: 'not DICOM: a text file' });
+    expect(results.get('hierarchy-pydicom-dicomdirtests/DICOMDIR')).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/DICOMDIR/) });
+    expect(results.get('empty.dcm')).toMatchObject({ outcome: 'rejected', reason: 'the file is empty' });
+    // MR_small in several transfer syntaxes is one instance: stored once, then duplicates.
+    const mr = ['MR_small.dcm', 'MR_small_implicit.dcm', 'MR_small_bigendian.dcm', 'MR_small_RLE.dcm'].map((n) => results.get(`odd-encodings-pydicom/${n}`)!.outcome);
+    expect(mr.filter((o) => o === 'stored')).toHaveLength(1);
+    expect(mr.filter((o) => o === 'duplicate')).toHaveLength(3);
+    expect(results.get('odd-encodings-pydicom/chrJapMulti.dcm')!.outcome).toBe('stored');
+    expect(job!.counters).toMatchObject({ filesReceived: files.length, instancesStored: 2, duplicates: 3, rejected: 3, skipped: 4 });
+    // No registry row without instances behind it.
+    const rows = env.backend.deps.db.$client.prepare('SELECT orthanc_id, instance_count FROM studies').all() as { orthanc_id: string; instance_count: number }[];
+    for (const row of rows) {
+      expect(row.instance_count).toBeGreaterThan(0);
+      expect((await env.backend.deps.orthanc.raw('GET', `/studies/${row.orthanc_id}`).then(async (r) => (await r.body.dump(), r.statusCode)))).toBe(200);
+    }
+  });
+
+  it('reads ZIP archives entry by entry: nested folders stored, DICOMDIR and text skipped, hostile names refused', async () => {
+    const hierarchy = folderFiles('hierarchy-pydicom-dicomdirtests');
+    const dicoms = hierarchy.filter((f) => !f.name.endsWith('DICOMDIR'));
+    const archive = await zipOf([
+      ...hierarchy.map((f) => ({ name: `export/${f.name}`, data: f.data })),
+      { name: 'export/README.txt', data: Buffer.from('Exported from a PACS.\n') },
+      { name: 'aa/evil.dcm', data: dicoms[0]!.data },
+      { name: 'zabs/x.dcm', data: dicoms[1]!.data },
+    ], { 'aa/evil.dcm': '../evil.dcm', 'zabs/x.dcm': '/abs/x.dcm' });
+    const { job } = await oneShot([{ name: 'study.zip', data: archive }]);
+    const results = await fileResults(job!.id);
+    const byName = new Map(results.map((r) => [r.name, r]));
+    expect(byName.get('study.zip!export/hierarchy-pydicom-dicomdirtests/DICOMDIR')).toMatchObject({ outcome: 'skipped' });
+    expect(byName.get('study.zip!export/README.txt')).toMatchObject({ outcome: 'skipped', reason: 'not DICOM: a text file' });
+    expect(byName.get('study.zip!../evil.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/'\.\.'/) });
+    expect(byName.get('study.zip!/abs/x.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/absolute path/) });
+    expect(job!.counters.instancesStored + job!.counters.duplicates).toBe(dicoms.length);
+    expect(job!.studies.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('refuses what is not a ZIP, a truncated ZIP and ZIP bombs, and still imports the rest of the batch', async () => {
+    const good = rewriteDicom(readFileSync(join(sharedData, 'ct-volume-pancreas-tcia', readdirSync(join(sharedData, 'ct-volume-pancreas-tcia')).filter((n) => !n.startsWith('SOURCE')).sort()[0]!)), {
+      StudyInstanceUID: freshUid(),
+      SeriesInstanceUID: freshUid(),
+      SOPInstanceUID: freshUid(),
+    });
+    const valid = await zipOf([{ name: 'a.dcm', data: good }]);
+    const bomb = await zipOf([
+      { name: 'zeros.dcm', data: Buffer.alloc(64 * 1024 * 1024) },
+      { name: 'ok.dcm', data: good },
+    ]);
+    const { response, job } = await oneShot([
+      { name: 'fake.zip', data: Buffer.from('this is not a zip archive at all, just text pretending') },
+      { name: 'truncated.zip', data: valid.subarray(0, Math.floor(valid.length * 0.6)) },
+      { name: 'bomb.zip', data: bomb },
+    ]);
+    expect(response.status).toBe(201);
+    const byName = new Map((await fileResults(job!.id)).map((r) => [r.name, r]));
+    expect(byName.get('fake.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/not a ZIP archive/) });
+    expect(byName.get('truncated.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/truncated or corrupt/) });
+    expect(byName.get('bomb.zip!zeros.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/compression ratio \d+:1 is above/) });
+    expect(byName.get('bomb.zip!ok.dcm')).toMatchObject({ outcome: 'stored' });
+
+    // Archive-wide limits: entry count and total unpacked size, checked before anything is inflated.
+    const tight = createTestBackend(env.services, { PD_IMPORT_ZIP_MAX_ENTRIES: '3', PD_IMPORT_ZIP_MAX_TOTAL_BYTES: '2000000' });
+    try {
+      const user = await createUser(tight.deps, { email: 'zipper@example.test', role: 'researcher', groups: ['Zip Lab'] });
+      const signed = (await signIn(tight, user.email, user.password)).cookie;
+      const many = await zipOf(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.dcm`, data: good })));
+      const big = await zipOf([{ name: 'big.dcm', data: Buffer.alloc(3_000_000, 7) }]);
+      const answer = await tight.app.request(`/api/imports?groupId=${user.groupIds[0]}`, { method: 'POST', body: form([{ name: 'many.zip', data: many }, { name: 'big.zip', data: big }]), headers: { origin: sameOrigin.origin, cookie: signed } });
+      const tightJob = ((await answer.json()) as { import: Job }).import;
+      const files = ((await (await tight.app.request(`/api/imports/${tightJob.id}/files`, { headers: { cookie: signed } })).json()) as { files: FileResult[] }).files;
+      expect(files.find((f) => f.name === 'many.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/5 entries; at most 3/) });
+      expect(files.find((f) => f.name === 'big.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/would unpack to 2\.9 MiB/) });
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it('answers empty uploads with 400 and uploads over the limit with 413, and keeps serving', async () => {
+    const empty = await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: form([]) });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: { message: string } }).error.message).toMatch(/no files/);
+    const notMultipart = await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(notMultipart.status).toBe(415);
+    const broken = await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.dcm"\r\n\r\nabc', headers: { 'content-type': 'multipart/form-data; boundary=xyz' } });
+    expect(broken.status).toBe(400);
+
+    const small = createTestBackend(env.services, { PD_IMPORT_MAX_REQUEST_BYTES: '200000' });
+    try {
+      const user = await createUser(small.deps, { email: 'big@example.test', role: 'researcher', groups: ['Big Lab'] });
+      const signed = (await signIn(small, user.email, user.password)).cookie;
+      const files = folderFiles('ct-volume-pancreas-tcia');
+      const answer = await small.app.request(`/api/imports?groupId=${user.groupIds[0]}`, { method: 'POST', body: form(files), headers: { origin: sameOrigin.origin, cookie: signed } });
+      expect(answer.status).toBe(413);
+      expect(((await answer.json()) as { error: { message: string } }).error.message).toMatch(/larger than 195\.3 KiB/);
+      const listed = ((await (await small.app.request('/api/imports', { headers: { cookie: signed } })).json()) as { imports: Job[] }).imports;
+      expect(listed[0]).toMatchObject({ status: 'failed' });
+      expect((await small.app.request('/api/health')).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('turns a NIfTI volume into a CT series whose stored geometry matches the NIfTI affine within 1e-3 mm', async () => {
+    const niftiPath = join(sharedData, 'nifti-ct-abdomen-with-labels-totalseg/example_ct_sm.nii.gz');
+    const fields = { patientName: 'NIFTI^TEST', patientId: 'NII-001', studyDescription: 'Abdomen from NIfTI', modality: 'CT' };
+    const { job } = await oneShot([{ name: 'example_ct_sm.nii.gz', data: readFileSync(niftiPath) }], fields);
+    expect(job!.counters).toMatchObject({ instancesStored: 30, rejected: 0 });
+    const study = job!.studies[0]!;
+    expect(study.patientName).toBe('NIFTI^TEST');
+
+    const volume = await openNifti({ path: niftiPath, tmpDir: join(env.services.dir, 'tmp'), limits: { maxUncompressedBytes: 1e9 } });
+    try {
+      const lookup = await env.backend.deps.orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: study.studyInstanceUid });
+      const orthancStudy = (JSON.parse(await lookup.body.text()) as { ID: string }[])[0]!;
+      const instances = await env.backend.deps.orthanc.json<{ ID: string }[]>('GET', `/studies/${orthancStudy.ID}/instances`);
+      expect(instances).toHaveLength(30);
+      const A = volume.affineLps;
+      for (const instance of instances) {
+        const tags = await env.backend.deps.orthanc.json<Record<string, string>>('GET', `/instances/${instance.ID}/simplified-tags`);
+        const k = Number(tags.InstanceNumber) - 1;
+        const ipp = tags.ImagePositionPatient!.split('\\').map(Number);
+        for (let axis = 0; axis < 3; axis++) expect(Math.abs(ipp[axis]! - (A[axis]![2]! * k + A[axis]![3]!))).toBeLessThan(1e-3);
+        const iop = tags.ImageOrientationPatient!.split('\\').map(Number);
+        const colNorm = Math.hypot(A[0]![0]!, A[1]![0]!, A[2]![0]!);
+        const rowNorm = Math.hypot(A[0]![1]!, A[1]![1]!, A[2]![1]!);
+        for (let axis = 0; axis < 3; axis++) {
+          expect(Math.abs(iop[axis]! - A[axis]![0]! / colNorm)).toBeLessThan(1e-6);
+          expect(Math.abs(iop[axis + 3]! - A[axis]![1]! / rowNorm)).toBeLessThan(1e-6);
+        }
+        const spacing = tags.PixelSpacing!.split('\\').map(Number);
+        expect(Math.abs(spacing[0]! - rowNorm)).toBeLessThan(1e-3);
+        expect(Math.abs(spacing[1]! - colNorm)).toBeLessThan(1e-3);
+        expect(Number(tags.Rows)).toBe(volume.dims[1]);
+        expect(Number(tags.Columns)).toBe(volume.dims[0]);
+      }
+    } finally {
+      await volume.close();
+    }
+  });
+
+  it('refuses a NIfTI whose header lies about its size, and one sent without the form', async () => {
+    const raw = readFileSync(join(sharedData, 'nifti-nibabel-variants/anatomical.nii'));
+    const fields = { patientName: 'LIE^HEADER', patientId: 'NII-LIE', studyDescription: 'Truncated', modality: 'MR' };
+    const { job } = await oneShot([{ name: 'cut.nii', data: raw.subarray(0, Math.floor(raw.length / 2)) }], fields);
+    const results = await fileResults(job!.id);
+    expect(results[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/too short.*should be at least \d+ bytes, but it has only \d+ bytes/) });
+    const cutGz = gzipSync(raw.subarray(0, 400));
+    const { job: gzJob } = await oneShot([{ name: 'cut.nii.gz', data: cutGz }], fields);
+    expect((await fileResults(gzJob!.id))[0]).toMatchObject({ outcome: 'rejected' });
+
+    const { job: noForm } = await oneShot([{ name: 'anatomical.nii', data: raw }]);
+    expect((await fileResults(noForm!.id))[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/needs patient name, patient ID/) });
+    expect(noForm!.counters.instancesStored).toBe(0);
+  });
+
+  it('flags the same PatientID arriving with a different name', async () => {
+    const source = readFileSync(join(sharedData, 'ct-volume-pancreas-tcia', readdirSync(join(sharedData, 'ct-volume-pancreas-tcia')).filter((n) => !n.startsWith('SOURCE')).sort()[1]!));
+    const renamed = rewriteDicom(source, { PatientName: 'Someone^Else', StudyInstanceUID: freshUid(), SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid() });
+    const { job } = await oneShot([{ name: 'renamed.dcm', data: renamed }]);
+    expect(job!.counters.instancesStored).toBe(1);
+    expect(job!.warnings.join(' ')).toMatch(/PatientID Pancreas-CT-CB_001 is registered as Pancreas-CT-CB_001, but study .* names the patient Someone\^Else/);
   });
 });

@@ -8,6 +8,7 @@ export type FileKind =
   | { kind: 'nifti'; gzipped: boolean }
   | { kind: 'maybe-dicom' }
   | { kind: 'not-dicom'; what: string }
+  | { kind: 'misnamed'; what: string }
   | { kind: 'empty' };
 
 /** Bytes needed from the start of a file to classify it. */
@@ -72,8 +73,8 @@ export function classifyFile(name: string, head: Buffer): FileKind {
   }
   const other = knownOther.find((k) => k.test(head));
   if (other) return { kind: 'not-dicom', what: other.what };
-  if (lower.endsWith('.zip')) return { kind: 'not-dicom', what: 'named .zip but not a ZIP archive' };
-  if (lower.endsWith('.nii')) return { kind: 'not-dicom', what: 'named .nii but without a NIfTI header' };
+  if (lower.endsWith('.zip')) return { kind: 'misnamed', what: 'named .zip but not a ZIP archive (no ZIP signature at its start)' };
+  if (lower.endsWith('.nii') || lower.endsWith('.nii.gz')) return { kind: 'misnamed', what: 'named like a NIfTI volume but without a NIfTI header' };
   if (looksLikeText(head)) return { kind: 'not-dicom', what: 'a text file' };
   // DICOM without the Part-10 preamble exists (old exports); Orthanc decides.
   return { kind: 'maybe-dicom' };

@@ -180,6 +180,8 @@ export class ImportRun {
           return this.record({ name, outcome: 'rejected', reason: 'the file is empty', instances: 0, studyInstanceUid: null });
         case 'dicomdir':
           return this.record({ name, outcome: 'skipped', reason: 'a DICOMDIR (an index of files, not an image); the files it lists are imported on their own', instances: 0, studyInstanceUid: null });
+        case 'misnamed':
+          return this.record({ name, outcome: 'rejected', reason: `${kind.what}`, instances: 0, studyInstanceUid: null });
         case 'not-dicom':
           return this.record({ name, outcome: 'skipped', reason: `not DICOM: ${kind.what}`, instances: 0, studyInstanceUid: null });
         case 'zip':
