@@ -48,6 +48,7 @@ const configSchema = z.object({
     .regex(/^\s*([^=,;\s][^=,;]*=[^=,;]+([,;]\s*[^=,;\s][^=,;]*=[^=,;]+)*)?\s*[,;]?\s*$/, 'must look like CT_SCANNER=Radiology,MRI3T=Neuro (calling AE title = group name)')
     .default(''),
   PD_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  PD_REGISTRY_RECONCILE_SECONDS: z.coerce.number().int().min(5).default(300),
 });
 
 /** "CT1=Radiology, MRI=Neuro" → { CT1: 'Radiology', MRI: 'Neuro' } (AE titles compared trimmed, case-sensitive as DICOM does). */
@@ -91,6 +92,7 @@ export type AppConfig = {
   /** Calling AE title → group name: who owns what a modality sends to Orthanc's DICOM port. */
   dicomAeGroups: Record<string, string>;
   registryPollMs: number;
+  registryReconcileSeconds: number;
 };
 
 export class ConfigError extends Error {}
@@ -138,5 +140,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     dicomAeGroups: parseAeGroups(c.PD_DICOM_AE_GROUPS),
     registryPollMs: c.PD_REGISTRY_POLL_MS,
+    registryReconcileSeconds: c.PD_REGISTRY_RECONCILE_SECONDS,
   };
 }

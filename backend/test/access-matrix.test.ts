@@ -119,6 +119,27 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     },
     { name: 'open share link (public, forged)', method: 'GET', path: () => '/api/share/forged.token.value', expect: { ...signedIn(404), anonymous: 404, expired: 404, revoked: 404 } },
     { name: 'health (public)', method: 'GET', path: () => '/api/health', expect: { ...signedIn(200), anonymous: 200, expired: 200, revoked: 200 } },
+    { name: 'my imports', method: 'GET', path: () => '/api/imports', expect: signedIn(200) },
+    {
+      name: 'create import into Clinic A',
+      method: 'POST',
+      path: () => '/api/imports',
+      body: () => ({ groupId: groupA }),
+      expect: { ...signedIn(201), radiologistA: 403, researcherB: 403, readTokenA: 403 },
+    },
+    { name: 'import (unknown id)', method: 'GET', path: () => `/api/imports/${nobody}`, expect: signedIn(404) },
+    { name: 'import files (unknown id)', method: 'GET', path: () => `/api/imports/${nobody}/files`, expect: signedIn(404) },
+    { name: 'import events (unknown id)', method: 'GET', path: () => `/api/imports/${nobody}/events`, expect: signedIn(404) },
+    { name: 'upload to import (unknown id)', method: 'POST', path: () => `/api/imports/${nobody}/files`, expect: { ...signedIn(404), radiologistA: 403, readTokenA: 403 } },
+    { name: 'finish import (unknown id)', method: 'POST', path: () => `/api/imports/${nobody}/finish`, expect: { ...signedIn(404), readTokenA: 403 } },
+    { name: 'cancel import (unknown id)', method: 'POST', path: () => `/api/imports/${nobody}/cancel`, expect: { ...signedIn(404), readTokenA: 403 } },
+    { name: 'patients', method: 'GET', path: () => '/api/patients', expect: signedIn(200) },
+    { name: 'patient (unknown key)', method: 'GET', path: () => '/api/patients/ffffffff-ffffffff-ffffffff-ffffffff-ffffffff', expect: signedIn(404) },
+    { name: 'study A details', method: 'GET', path: () => `/api/studies/${CT_STUDY}`, expect: { ...signedIn(200), researcherB: 404 } },
+    // Deleting and moving are admin-only; imports.test.ts proves 403 for a researcher who sees the study and 204 for an admin.
+    { name: 'delete study (unknown uid)', method: 'DELETE', path: () => '/api/studies/1.2.3.4.5.6.7.8.9', expect: { ...signedIn(404), readTokenA: 403 } },
+    { name: 'move study (unknown uid)', method: 'PATCH', path: () => '/api/studies/1.2.3.4.5.6.7.8.9', body: () => ({ ownerGroupId: groupA }), expect: { ...signedIn(404), readTokenA: 403 } },
+    { name: 'series thumbnail (unknown uid)', method: 'GET', path: () => '/api/series/1.2.3.4.5.6.7.8.9/thumbnail', expect: signedIn(404) },
     { name: 'QIDO studies', method: 'GET', path: () => '/dicom-web/studies', expect: signedIn(200) },
     { name: 'QIDO series', method: 'GET', path: () => '/dicom-web/series', expect: signedIn(200) },
     { name: 'QIDO instances', method: 'GET', path: () => '/dicom-web/instances', expect: signedIn(200) },
@@ -145,7 +166,7 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     // gateway session check and per-study authorization (below), docs and liveness.
     const elsewhere = ['POST /api/auth/refresh', 'POST /api/auth/login', 'POST /api/auth/logout', 'POST /api/auth/logout-all', 'GET /api/auth/check', 'GET /api/health/live', 'GET /api/dicomweb/authorize'];
     const missing = documented
-      .map((entry) => entry.replace('{groupId}', '{id}').replace('{token}', '{token}'))
+      .map((entry) => entry.replace('{groupId}', '{id}').replace('{key}', '{token}'))
       .filter((entry) => !elsewhere.includes(entry))
       .filter((entry) => ![...inMatrix].some((covered) => covered === entry || covered.replace(/\/[^/]+$/, '/{token}') === entry || covered.replace(/\/[^/]+\/accept$/, '/{token}/accept') === entry));
     expect(missing).toEqual([]);

@@ -2,6 +2,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it, beforeAll } from 'vitest';
 import yazl from 'yazl';
@@ -278,5 +279,176 @@ describe('imports', () => {
     const { job } = await oneShot([{ name: 'renamed.dcm', data: renamed }]);
     expect(job!.counters.instancesStored).toBe(1);
     expect(job!.warnings.join(' ')).toMatch(/PatientID Pancreas-CT-CB_001 is registered as Pancreas-CT-CB_001, but study .* names the patient Someone\^Else/);
+  });
+
+  describe('who may import, and into what', () => {
+    let otherCookie: string;
+    let otherGroupId: string;
+    let radiologistCookie: string;
+    let labStudyFile: Buffer;
+    let labStudyUid: string;
+
+    beforeAll(async () => {
+      const other = await createUser(env.backend.deps, { email: 'other-lab@example.test', role: 'researcher', groups: ['Other Lab'] });
+      otherGroupId = other.groupIds[0]!;
+      otherCookie = (await signIn(env.backend, other.email, other.password)).cookie;
+      const radiologist = await createUser(env.backend.deps, { email: 'reader@example.test', role: 'radiologist', groups: ['Imaging Lab'] });
+      radiologistCookie = (await signIn(env.backend, radiologist.email, radiologist.password)).cookie;
+      labStudyUid = freshUid();
+      labStudyFile = rewriteDicom(readFileSync(join(sharedData, 'odd-encodings-pydicom/MR_small.dcm')), { StudyInstanceUID: labStudyUid, SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid() });
+      const { job } = await oneShot([{ name: 'lab.dcm', data: labStudyFile }]);
+      expect(job!.counters.instancesStored).toBe(1);
+    });
+
+    it('refuses radiologists, strangers and imports into a group one is not in', async () => {
+      expect((await api('/api/imports', { method: 'POST', body: JSON.stringify({ groupId }), headers: { 'content-type': 'application/json' }, cookie: radiologistCookie })).status).toBe(403);
+      expect((await env.backend.app.request('/api/imports', { method: 'POST', body: JSON.stringify({ groupId }), headers: sameOrigin })).status).toBe(401);
+      const foreign = await api('/api/imports', { method: 'POST', body: JSON.stringify({ groupId }), headers: { 'content-type': 'application/json' }, cookie: otherCookie });
+      expect(foreign.status).toBe(403);
+      const crossSite = await env.backend.app.request(`/api/imports?groupId=${groupId}`, { method: 'POST', body: form([{ name: 'a.dcm', data: labStudyFile }]), headers: { origin: 'http://evil.test', cookie } });
+      expect(crossSite.status).toBe(403);
+    });
+
+    it("hides other people's imports (404) and refuses uploads after finish or cancel (409)", async () => {
+      const created = ((await (await api('/api/imports', { method: 'POST', body: JSON.stringify({ groupId }), headers: { 'content-type': 'application/json' } })).json()) as { import: Job }).import;
+      expect(created.status).toBe('open');
+      expect((await api(`/api/imports/${created.id}`, { cookie: otherCookie })).status).toBe(404);
+      expect((await api(`/api/imports/${created.id}/files`, { cookie: otherCookie })).status).toBe(404);
+      expect((await api(`/api/imports/${created.id}/files`, { method: 'POST', body: form([{ name: 'x.dcm', data: labStudyFile }]), cookie: otherCookie })).status).toBe(404);
+      const cancelled = ((await (await api(`/api/imports/${created.id}/cancel`, { method: 'POST' })).json()) as { import: Job }).import;
+      expect(cancelled.status).toBe('cancelled');
+      const late = await api(`/api/imports/${created.id}/files`, { method: 'POST', body: form([{ name: 'x.dcm', data: labStudyFile }]) });
+      expect(late.status).toBe(409);
+    });
+
+    it("refuses instances that land in another group's study, and removes the ones it added", async () => {
+      const sameInstance = await api(`/api/imports?groupId=${otherGroupId}`, { method: 'POST', body: form([{ name: 'copy.dcm', data: labStudyFile }]), cookie: otherCookie });
+      const job = ((await sameInstance.json()) as { import: Job }).import;
+      expect(job.counters).toMatchObject({ instancesStored: 0, duplicates: 0, rejected: 1 });
+      const sopUid = freshUid();
+      const intruder = rewriteDicom(labStudyFile, { SOPInstanceUID: sopUid });
+      const added = ((await (await api(`/api/imports?groupId=${otherGroupId}`, { method: 'POST', body: form([{ name: 'intruder.dcm', data: intruder }]), cookie: otherCookie })).json()) as { import: Job }).import;
+      const [result] = ((await (await api(`/api/imports/${added.id}/files`, { cookie: otherCookie })).json()) as { files: FileResult[] }).files;
+      expect(result).toMatchObject({ outcome: 'rejected', reason: 'refused: the study belongs to a group you cannot access' });
+      const lookup = await env.backend.deps.orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: sopUid });
+      expect(JSON.parse(await lookup.body.text())).toEqual([]);
+      const detail = (await (await api(`/api/studies/${labStudyUid}`)).json()) as { study: { instanceCount: number } };
+      expect(detail.study.instanceCount).toBe(1);
+    });
+
+    it('streams progress as Server-Sent Events that end with the final state', async () => {
+      const created = ((await (await api('/api/imports', { method: 'POST', body: JSON.stringify({ groupId }), headers: { 'content-type': 'application/json' } })).json()) as { import: Job }).import;
+      const upload = await api(`/api/imports/${created.id}/files`, { method: 'POST', body: form(folderFiles('ct-volume-pancreas-tcia').slice(0, 5)) });
+      expect(upload.status).toBe(200);
+      expect((await api(`/api/imports/${created.id}/finish`, { method: 'POST' })).status).toBe(200);
+      const events = await api(`/api/imports/${created.id}/events`);
+      expect(events.headers.get('content-type')).toMatch(/text\/event-stream/);
+      const text = await events.text();
+      expect(text).toMatch(/^event: end$/m);
+      const data = JSON.parse(/^data: (.*)$/m.exec(text)![1]!) as Job;
+      expect(data).toMatchObject({ id: created.id, status: 'completed' });
+      expect(data.counters.instancesStored + data.counters.duplicates).toBe(5);
+    });
+  });
+
+  describe('the registry beyond our own imports', () => {
+    it('registers STOW-RS studies with their series, under the caller\'s group', async () => {
+      const studyUid = freshUid();
+      const files = folderFiles('ct-volume-pancreas-tcia').slice(0, 3).map((f) => rewriteDicom(f.data, { StudyInstanceUID: studyUid, SeriesInstanceUID: `${studyUid}.1`, SOPInstanceUID: freshUid() }));
+      const { body, contentType } = stowBody(files);
+      const stored = await api('/dicom-web/studies', { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType } });
+      expect(stored.status).toBe(200);
+      const detail = (await (await api(`/api/studies/${studyUid}`)).json()) as { study: { instanceCount: number; source: string; ownerGroup: { id: string }; series: unknown[] } };
+      expect(detail.study).toMatchObject({ instanceCount: 3, source: 'stow', ownerGroup: { id: groupId } });
+      expect(detail.study.series).toHaveLength(1);
+    });
+
+    it('attributes C-STORE by calling AE title: a mapped title to its group, any other to the admin-only inbox', async () => {
+      const mappedUid = freshUid();
+      const strayUid = freshUid();
+      const dir = join(env.services.dir, 'cstore');
+      execFileSync('mkdir', ['-p', dir]);
+      const source = readFileSync(join(sharedData, 'odd-encodings-pydicom/MR_small.dcm'));
+      const write = (name: string, study: string) => {
+        const path = join(dir, name);
+        writeFileSync(path, rewriteDicom(source, { StudyInstanceUID: study, SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid(), PatientID: `CSTORE-${name}` }));
+        return path;
+      };
+      const port = String(env.services.orthanc.dicomPort);
+      execFileSync('storescu', ['-aet', 'MAPPEDAE', '-aec', 'PDTEST', '127.0.0.1', port, write('mapped.dcm', mappedUid)]);
+      execFileSync('storescu', ['-aet', 'STRANGER', '-aec', 'PDTEST', '127.0.0.1', port, write('stray.dcm', strayUid)]);
+      await env.backend.workers.registry.drain();
+
+      const mapped = (await (await api(`/api/studies/${mappedUid}`)).json()) as { study: { source: string; ownerGroup: { id: string } } };
+      expect(mapped.study).toMatchObject({ source: 'dicom', ownerGroup: { id: groupId } });
+      expect((await api(`/api/studies/${strayUid}`)).status).toBe(404);
+      const patients = (await (await api('/api/patients?q=CSTORE')).json()) as { patients: { patientId: string }[] };
+      expect(patients.patients.map((p) => p.patientId)).toEqual(['CSTORE-mapped.dcm']);
+
+      const admin = await createUser(env.backend.deps, { email: 'registry-admin@example.test', role: 'admin' });
+      const adminCookie = (await signIn(env.backend, admin.email, admin.password)).cookie;
+      const stray = (await (await api(`/api/studies/${strayUid}`, { cookie: adminCookie })).json()) as { study: { source: string; ownerGroup: { name: string } } };
+      expect(stray.study).toMatchObject({ source: 'dicom', ownerGroup: { name: 'Unassigned' } });
+      // The admin moves it out of the inbox; now the group sees it.
+      const moved = await api(`/api/studies/${strayUid}`, { method: 'PATCH', body: JSON.stringify({ ownerGroupId: groupId }), headers: { 'content-type': 'application/json' }, cookie: adminCookie });
+      expect(moved.status).toBe(200);
+      expect((await api(`/api/studies/${strayUid}`)).status).toBe(200);
+      expect((await api(`/api/studies/${strayUid}`, { method: 'PATCH', body: JSON.stringify({ ownerGroupId: groupId }), headers: { 'content-type': 'application/json' } })).status).toBe(403);
+    });
+
+    it('follows deletions made in Orthanc directly, and lets only admins delete a study', async () => {
+      const studyUid = freshUid();
+      const data = rewriteDicom(readFileSync(join(sharedData, 'odd-encodings-pydicom/MR_small.dcm')), { StudyInstanceUID: studyUid, SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid() });
+      await oneShot([{ name: 'gone.dcm', data }]);
+      const row = env.backend.deps.db.$client.prepare('SELECT orthanc_id FROM studies WHERE study_instance_uid = ?').get(studyUid) as { orthanc_id: string };
+      await env.backend.deps.orthanc.raw('DELETE', `/studies/${row.orthanc_id}`).then((r) => r.body.dump());
+      await env.backend.workers.registry.drain();
+      expect((await api(`/api/studies/${studyUid}`)).status).toBe(404);
+
+      const keptUid = freshUid();
+      await oneShot([{ name: 'kept.dcm', data: rewriteDicom(data, { StudyInstanceUID: keptUid, SOPInstanceUID: freshUid() }) }]);
+      expect((await api(`/api/studies/${keptUid}`, { method: 'DELETE' })).status).toBe(403);
+      const admin = await createUser(env.backend.deps, { email: 'deleting-admin@example.test', role: 'admin' });
+      const adminCookie = (await signIn(env.backend, admin.email, admin.password)).cookie;
+      expect((await api(`/api/studies/${keptUid}`, { method: 'DELETE', cookie: adminCookie })).status).toBe(204);
+      expect((await api(`/api/studies/${keptUid}`, { cookie: adminCookie })).status).toBe(404);
+      const lookup = await env.backend.deps.orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: keptUid });
+      expect(JSON.parse(await lookup.body.text())).toEqual([]);
+    });
+
+    it('lists patients with search, filters, sorting and pagination, and serves series thumbnails', async () => {
+      const all = (await (await api('/api/patients?limit=200')).json()) as { patients: { key: string; patientId: string; patientName: string; modalities: string[]; studyCount: number }[]; total: number };
+      expect(all.total).toBe(all.patients.length);
+      expect(all.patients.map((p) => p.patientId)).toContain('Pancreas-CT-CB_001');
+      const byName = all.patients.map((p) => p.patientName);
+      expect(byName).toEqual([...byName].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+
+      const ct = (await (await api('/api/patients?modality=CT&limit=200')).json()) as { patients: { modalities: string[] }[] };
+      expect(ct.patients.length).toBeGreaterThan(0);
+      expect(ct.patients.every((p) => p.modalities.includes('CT'))).toBe(true);
+      const searched = (await (await api('/api/patients?q=pancreas')).json()) as { patients: { patientId: string }[] };
+      expect(searched.patients.map((p) => p.patientId)).toEqual(['Pancreas-CT-CB_001']);
+      const none = (await (await api('/api/patients?from=2999-01-01')).json()) as { total: number };
+      expect(none.total).toBe(0);
+      const page = (await (await api('/api/patients?limit=1&offset=1&sort=studyCount&order=desc')).json()) as { patients: unknown[]; total: number };
+      expect(page.patients).toHaveLength(1);
+      expect(page.total).toBe(all.total);
+      expect((await api('/api/patients?sort=evil')).status).toBe(400);
+      expect((await api('/api/patients?from=yesterday')).status).toBe(400);
+      expect((await api('/api/patients?modality=CT%27%3B--')).status).toBe(400);
+
+      const key = all.patients.find((p) => p.patientId === 'Pancreas-CT-CB_001')!.key;
+      const patient = (await (await api(`/api/patients/${key}`)).json()) as { studies: { series: { thumbnailUrl: string }[] }[] };
+      const thumbnail = await api(patient.studies[0]!.series[0]!.thumbnailUrl);
+      expect(thumbnail.status).toBe(200);
+      expect(thumbnail.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.from(await thumbnail.arrayBuffer()).subarray(1, 4).toString()).toBe('PNG');
+
+      const outsider = await createUser(env.backend.deps, { email: 'outsider@example.test', role: 'researcher', groups: ['Elsewhere'] });
+      const outsiderCookie = (await signIn(env.backend, outsider.email, outsider.password)).cookie;
+      expect((await api(`/api/patients/${key}`, { cookie: outsiderCookie })).status).toBe(404);
+      expect((await api(patient.studies[0]!.series[0]!.thumbnailUrl, { cookie: outsiderCookie })).status).toBe(404);
+      expect(((await (await api('/api/patients', { cookie: outsiderCookie })).json()) as { total: number }).total).toBe(0);
+    });
   });
 });

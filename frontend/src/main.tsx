@@ -4,6 +4,7 @@ import { BrowserRouter, Navigate, Route, Routes } from 'react-router-dom';
 import { RequireRole } from './auth/RequireRole';
 import { RequireSession } from './auth/RequireSession';
 import { SessionProvider } from './auth/session';
+import { importRoles } from './lib/imports';
 import { AppLayout } from './layout/AppLayout';
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
 import { AdminAuditPage } from './pages/AdminAuditPage';
@@ -12,9 +13,13 @@ import { AdminSessionsPage } from './pages/AdminSessionsPage';
 import { AdminUsersPage } from './pages/AdminUsersPage';
 import { ApiTokensPage } from './pages/ApiTokensPage';
 import { ChangePasswordPage } from './pages/ChangePasswordPage';
+import { ImportJobPage } from './pages/ImportJobPage';
+import { ImportPage } from './pages/ImportPage';
 import { LoginPage } from './pages/LoginPage';
 import { MySessionsPage } from './pages/MySessionsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
+import { PatientPage } from './pages/PatientPage';
+import { PatientsPage } from './pages/PatientsPage';
 import { StatusPage } from './pages/StatusPage';
 import { StudiesPage } from './pages/StudiesPage';
 import './styles.css';
@@ -34,8 +39,14 @@ createRoot(document.getElementById('root')!).render(
               </RequireSession>
             }
           >
-            <Route index element={<Navigate to="/studies" replace />} />
+            <Route index element={<Navigate to="/patients" replace />} />
+            <Route path="/patients" element={<PatientsPage />} />
+            <Route path="/patients/:key" element={<PatientPage />} />
             <Route path="/studies" element={<StudiesPage />} />
+            <Route element={<RequireRole role={importRoles} />}>
+              <Route path="/import" element={<ImportPage />} />
+              <Route path="/imports/:id" element={<ImportJobPage />} />
+            </Route>
             <Route path="/status" element={<StatusPage />} />
             <Route path="/account/password" element={<ChangePasswordPage />} />
             <Route path="/account/sessions" element={<MySessionsPage />} />

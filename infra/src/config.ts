@@ -55,6 +55,7 @@ const backendPassthroughKeys = [
   'PD_NIFTI_MAX_BYTES',
   'PD_DICOM_AE_GROUPS',
   'PD_REGISTRY_POLL_MS',
+  'PD_REGISTRY_RECONCILE_SECONDS',
   'PD_SMTP_FROM',
 ] as const;
 

@@ -138,22 +138,34 @@ export class ImportRun {
 
   /** Posts one instance to Orthanc and settles whether the caller may keep it. */
   async storeInstance(body: Buffer | Readable, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
-    let answer: OrthancStoreAnswer;
-    try {
-      const response = await this.claims.track(this.deps.orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom', 'content-length': String(size) }, body }));
-      const text = await response.body.text();
-      if (response.statusCode >= 400) {
-        if (maybeNotDicom && response.statusCode === 400) return { outcome: 'skipped', reason: 'not a DICOM file', studyInstanceUid: null };
-        return { outcome: 'rejected', reason: orthancRefusal(response.statusCode, text), studyInstanceUid: null };
-      }
-      answer = JSON.parse(text) as OrthancStoreAnswer;
-    } catch (error) {
-      return { outcome: 'rejected', reason: `the archive could not be reached (${(error as Error).message}); import the file again later`, studyInstanceUid: null };
-    }
-    this.claims.noteStored(answer);
+    // The whole store, answer read and noted, is one tracked operation, so a claim decision
+    // that waits for stores under way also sees what they stored.
+    const posted = await this.claims.track(
+      (async (): Promise<OrthancStoreAnswer | StoreOutcome> => {
+        try {
+          const response = await this.deps.orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom', 'content-length': String(size) }, body });
+          const text = await response.body.text();
+          if (response.statusCode >= 400) {
+            if (maybeNotDicom && response.statusCode === 400) return { outcome: 'skipped', reason: 'not a DICOM file', studyInstanceUid: null };
+            return { outcome: 'rejected', reason: orthancRefusal(response.statusCode, text), studyInstanceUid: null };
+          }
+          const answer = JSON.parse(text) as OrthancStoreAnswer;
+          this.claims.noteStored(answer);
+          return answer;
+        } catch (error) {
+          return { outcome: 'rejected', reason: `the archive could not be reached (${(error as Error).message}); import the file again later`, studyInstanceUid: null };
+        }
+      })(),
+    );
+    if ('outcome' in posted) return posted;
+    const answer = posted;
     const access = await this.claims.access(answer.ParentStudy);
     if (!access.allowed) {
-      if (answer.Status === 'Success') await this.deps.orthanc.raw('DELETE', `/instances/${answer.ID}`).then((r) => r.body.dump());
+      if (answer.Status === 'Success') {
+        await this.deps.orthanc.raw('DELETE', `/instances/${answer.ID}`).then((r) => r.body.dump());
+        // The registry may have counted it meanwhile (change feed); count again.
+        await syncStudy(this.deps, answer.ParentStudy).catch(() => undefined);
+      }
       return { outcome: 'rejected', reason: `refused: ${access.reason}`, studyInstanceUid: null };
     }
     this.touchedStudies.add(answer.ParentStudy);

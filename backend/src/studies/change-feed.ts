@@ -1,6 +1,7 @@
 // Keeps the registry in step with Orthanc: follows Orthanc's change feed (/changes) for
 // objects that arrive another way than our imports (C-STORE to the DICOM port, another
-// REST client) and for deletions, and reconciles the two once at start.
+// REST client), and compares Orthanc's study list with the registry at start and every
+// PD_REGISTRY_RECONCILE_SECONDS (Orthanc's feed does not report deletions).
 import { eq } from 'drizzle-orm';
 import { groups, series, studies, systemState } from '../db/schema.js';
 import type { AppDeps } from '../lib/context.js';
@@ -104,7 +105,7 @@ async function applyChanges(deps: AppDeps): Promise<boolean> {
 }
 
 export type RegistrySync = {
-  /** Processes every change Orthanc has right now (tests and admin tools wait on this). */
+  /** Processes every change Orthanc has right now and compares the study lists (tests wait on this). */
   drain(): Promise<void>;
   stop(): Promise<void>;
 };
@@ -115,9 +116,15 @@ export function startRegistrySync(deps: AppDeps): RegistrySync {
   let timer: NodeJS.Timeout | null = null;
   let failing = false;
 
-  const runOnce = async (): Promise<void> => {
+  let lastReconcile = Date.now();
+  const runOnce = async (reconcile = false): Promise<void> => {
     try {
       while (!stopped && !(await applyChanges(deps)));
+      // Orthanc's feed does not report deletions made through its REST API: compare lists now and then.
+      if (!stopped && (reconcile || Date.now() - lastReconcile > deps.config.registryReconcileSeconds * 1000)) {
+        await reconcileRegistry(deps);
+        lastReconcile = Date.now();
+      }
       if (failing) deps.log.info('registry sync with Orthanc restored');
       failing = false;
     } catch (error) {
@@ -128,15 +135,15 @@ export function startRegistrySync(deps: AppDeps): RegistrySync {
   const schedule = () => {
     if (stopped) return;
     timer = setTimeout(() => {
-      running = running.then(runOnce).finally(schedule);
+      running = running.then(() => runOnce()).finally(schedule);
     }, deps.config.registryPollMs);
     timer.unref();
   };
-  running = running.then(runOnce).finally(schedule);
+  running = running.then(() => runOnce()).finally(schedule);
 
   return {
     drain: () => {
-      running = running.then(runOnce);
+      running = running.then(() => runOnce(true));
       return running;
     },
     stop: async () => {

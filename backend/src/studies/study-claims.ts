@@ -61,7 +61,12 @@ export class StudyClaims {
     const uid = snapshot.studyInstanceUid;
     let registered = registeredStudy(this.deps.db, uid);
     if (!registered) {
-      const foreign = snapshot.instanceIds.filter((id) => !this.newlyStored.has(id));
+      let foreign = snapshot.instanceIds.filter((id) => !this.newlyStored.has(id));
+      // Stores that started after the wait above may have landed before the read: let them finish.
+      while (foreign.length && this.posts.size) {
+        await Promise.allSettled([...this.posts]);
+        foreign = foreign.filter((id) => !this.newlyStored.has(id));
+      }
       if (foreign.length) return { allowed: false, studyInstanceUid: uid, reason: 'the study is already in the archive without an owning group; ask an admin to assign it' };
       const result = applySnapshot(this.deps.db, { orthancId: orthancStudyId, snapshot, claim: this.claim });
       if (result.kind === 'created' || result.kind === 'updated') {

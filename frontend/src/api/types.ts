@@ -87,3 +87,95 @@ export type AuditEntry = {
   outcome: AuditOutcome;
   details: unknown;
 };
+
+// Imports: files, folders, ZIP archives and NIfTI volumes sent to the backend in batches.
+
+export type ImportStatus = 'open' | 'processing' | 'completed' | 'cancelled' | 'failed';
+
+export type ImportOutcome = 'stored' | 'duplicate' | 'rejected' | 'skipped';
+
+export type ImportCounters = { filesReceived: number; bytesReceived: number; instancesStored: number; duplicates: number; rejected: number; skipped: number };
+
+export type ImportedStudy = { studyInstanceUid: string; patientKey: string | null; patientId: string; patientName: string; studyDescription: string };
+
+export type ImportJob = {
+  id: string;
+  /** Not in the contract's shape; shown when the server sends it (it stores the label given at creation). */
+  label?: string;
+  ownerGroup: GroupRef;
+  createdBy: { id: string | null; email: string | null };
+  status: ImportStatus;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  counters: ImportCounters;
+  /** Readable sentences, e.g. a PatientID registered under another name. */
+  warnings: string[];
+  studies: ImportedStudy[];
+};
+
+export type ImportFileResult = {
+  seq: number;
+  /** "a.dcm", or "archive.zip!dir/b.dcm" for a file inside an archive. */
+  name: string;
+  outcome: ImportOutcome;
+  reason: string | null;
+  instances: number;
+  studyInstanceUid: string | null;
+};
+
+/** What a NIfTI volume lacks and the server needs to make DICOM of it. */
+export type NiftiFields = {
+  patientName: string;
+  patientId: string;
+  studyDescription: string;
+  modality: 'CT' | 'MR' | '';
+  seriesDescription: string;
+  /** YYYYMMDD or ''. */
+  patientBirthDate: string;
+  patientSex: 'M' | 'F' | 'O' | '';
+};
+
+// The patient registry.
+
+export type PatientSummary = {
+  key: string;
+  patientId: string;
+  /** DICOM PN, e.g. DOE^JOHN. */
+  patientName: string;
+  /** YYYYMMDD or ''. */
+  birthDate: string;
+  sex: string;
+  studyCount: number;
+  lastStudyDate: string;
+  modalities: string[];
+  groups: GroupRef[];
+};
+
+export type Patient = { key: string; patientId: string; patientName: string; birthDate: string; sex: string };
+
+export type SeriesSummary = {
+  seriesInstanceUid: string;
+  modality: string;
+  seriesNumber: number | null;
+  seriesDescription: string;
+  instanceCount: number;
+  /** Same-origin PNG; may answer 404 for series without pixels. */
+  thumbnailUrl: string;
+};
+
+export type StudyDetail = {
+  studyInstanceUid: string;
+  patientKey: string | null;
+  patientId: string;
+  patientName: string;
+  studyDate: string;
+  studyDescription: string;
+  accessionNumber: string;
+  modalities: string[];
+  instanceCount: number;
+  ownerGroup: GroupRef;
+  sharedWith: GroupRef[];
+  series: SeriesSummary[];
+};

@@ -1,6 +1,25 @@
 import type { ReactNode } from 'react';
 import { LoadError } from './Feedback';
 
+/** A column header that sorts the table when clicked; `sort` says whether it sorts it now. */
+export type SortableColumn = { label: string; sort: 'ascending' | 'descending' | 'none'; onSort: () => void };
+
+const sortMarks = { ascending: '▲', descending: '▼', none: '' };
+
+function HeaderCell({ column }: { column: string | SortableColumn }) {
+  if (typeof column === 'string') return <th scope="col">{column}</th>;
+  return (
+    <th scope="col" aria-sort={column.sort}>
+      <button type="button" className="sort-button" onClick={column.onSort}>
+        {column.label}
+        <span className="sort-mark" aria-hidden="true">
+          {sortMarks[column.sort]}
+        </span>
+      </button>
+    </th>
+  );
+}
+
 /** A scrollable table with one header row; `actions` adds the unlabelled column for row buttons. */
 export function DataTable({
   columns,
@@ -10,7 +29,7 @@ export function DataTable({
   testId,
   children,
 }: {
-  columns: string[];
+  columns: (string | SortableColumn)[];
   actions?: boolean;
   compact?: boolean;
   busy?: boolean;
@@ -23,9 +42,7 @@ export function DataTable({
         <thead>
           <tr>
             {columns.map((column) => (
-              <th key={column} scope="col">
-                {column}
-              </th>
+              <HeaderCell key={typeof column === 'string' ? column : column.label} column={column} />
             ))}
             {actions && (
               <th scope="col">

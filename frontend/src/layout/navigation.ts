@@ -1,4 +1,5 @@
 import type { Role } from '../api/types';
+import { importRoles } from '../lib/imports';
 
 export type NavSectionTitle = 'Account' | 'Admin';
 
@@ -8,7 +9,9 @@ export type NavSection = { title: NavSectionTitle | null; items: NavItem[] };
 
 // Pages add themselves here; `roles` limits an entry to those roles, `section` groups it under a heading.
 export const navigation: NavItem[] = [
+  { label: 'Patients', to: '/patients' },
   { label: 'Studies', to: '/studies' },
+  { label: 'Import', to: '/import', roles: importRoles },
   { label: 'System status', to: '/status' },
   { label: 'Viewer', to: '/viewer/', external: true },
   { label: 'Password', to: '/account/password', section: 'Account' },
