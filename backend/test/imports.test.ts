@@ -394,6 +394,12 @@ describe('imports', () => {
       expect(moved.status).toBe(200);
       expect((await api(`/api/studies/${strayUid}`)).status).toBe(200);
       expect((await api(`/api/studies/${strayUid}`, { method: 'PATCH', body: JSON.stringify({ ownerGroupId: groupId }), headers: { 'content-type': 'application/json' } })).status).toBe(403);
+      // The inbox keeps no members, so nobody but admins ever sees it.
+      const inbox = (((await (await api('/api/admin/groups', { cookie: adminCookie })).json()) as { groups: { id: string; name: string }[] }).groups).find((g) => g.name === 'Unassigned')!;
+      const member = await createUser(env.backend.deps, { email: 'would-be-inbox@example.test', role: 'researcher' });
+      const joined = await api(`/api/admin/users/${member.id}`, { method: 'PATCH', body: JSON.stringify({ groupIds: [inbox.id] }), headers: { 'content-type': 'application/json' }, cookie: adminCookie });
+      expect(joined.status).toBe(400);
+      expect(((await joined.json()) as { error: { message: string } }).error.message).toMatch(/Nobody can be a member of Unassigned/);
     });
 
     it('follows deletions made in Orthanc directly, and lets only admins delete a study', async () => {

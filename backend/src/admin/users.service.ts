@@ -49,9 +49,12 @@ export function viewUsers(tx: Pick<Tx, 'select'>, userIds?: string[]): AdminUser
 
 export function assertGroupsExist(tx: Pick<Tx, 'select'>, groupIds: string[]): void {
   if (!groupIds.length) return;
-  const found = tx.select({ id: groups.id }).from(groups).where(inArray(groups.id, groupIds)).all();
+  const found = tx.select({ id: groups.id, kind: groups.kind, name: groups.name }).from(groups).where(inArray(groups.id, groupIds)).all();
   const missing = groupIds.filter((id) => !found.some((g) => g.id === id));
   if (missing.length) throw badRequest(`Unknown group id(s): ${missing.join(', ')}.`);
+  // The inbox stays without members, so what lands there is seen by admins only.
+  const inbox = found.find((g) => g.kind === 'inbox');
+  if (inbox) throw badRequest(`Nobody can be a member of ${inbox.name}: it collects unclaimed studies for admins to assign.`);
 }
 
 export function setMemberships(tx: Tx, userId: string, groupIds: string[]): void {

@@ -9,6 +9,7 @@ import { badRequest, forbidden, notFound } from '../lib/errors.js';
 import { containsText } from '../lib/sql.js';
 import { OrthancError } from '../orthanc/client.js';
 import { syncStudy } from './registry.service.js';
+import { groupNames } from './studies.service.js';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 export const patientListQuerySchema = z.object({
@@ -72,7 +73,7 @@ export function listPatients({ ctx, input }: { ctx: RequestCtx; input: z.infer<t
   const studyRows = keys.length
     ? ctx.db.select({ patientKey: studies.patientKey, modalities: studies.modalities, ownerGroupId: studies.ownerGroupId }).from(studies).where(and(where, inArray(studies.patientKey, keys))).all()
     : [];
-  const names = groupNames(ctx, studyRows.map((s) => s.ownerGroupId));
+  const names = groupNames(ctx.db, studyRows.map((s) => s.ownerGroupId));
   return {
     total,
     patients: rows.map((row) => {
@@ -86,12 +87,6 @@ export function listPatients({ ctx, input }: { ctx: RequestCtx; input: z.infer<t
   };
 }
 
-function groupNames(ctx: RequestCtx, ids: string[]): Map<string, string> {
-  const unique = [...new Set(ids)];
-  if (!unique.length) return new Map();
-  return new Map(ctx.db.select({ id: groups.id, name: groups.name }).from(groups).where(inArray(groups.id, unique)).all().map((g) => [g.id, g.name]));
-}
-
 type StudyRow = typeof studies.$inferSelect;
 
 function studyDetails(ctx: RequestCtx, rows: StudyRow[]) {
@@ -99,7 +94,7 @@ function studyDetails(ctx: RequestCtx, rows: StudyRow[]) {
   const uids = rows.map((r) => r.studyInstanceUid);
   const seriesRows = ctx.db.select().from(series).where(inArray(series.studyInstanceUid, uids)).orderBy(asc(series.seriesNumber), asc(series.seriesInstanceUid)).all();
   const shares = ctx.db.select().from(studyShares).where(inArray(studyShares.studyInstanceUid, uids)).all();
-  const names = groupNames(ctx, [...rows.map((r) => r.ownerGroupId), ...shares.map((s) => s.groupId)]);
+  const names = groupNames(ctx.db, [...rows.map((r) => r.ownerGroupId), ...shares.map((s) => s.groupId)]);
   return rows.map((r) => ({
     studyInstanceUid: r.studyInstanceUid,
     patientKey: r.patientKey,

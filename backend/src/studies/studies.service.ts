@@ -19,7 +19,9 @@ export const studyListQuerySchema = z.object({
 
 export const studyUidSchema = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID (digits and dots)').max(64);
 
-function groupNames(tx: Pick<Tx, 'select'>, ids: string[]): Map<string, string> {
+/** Group id → name for the given ids (duplicates allowed). */
+export function groupNames(tx: Pick<Tx, 'select'>, ids: string[]): Map<string, string> {
+  ids = [...new Set(ids)];
   if (!ids.length) return new Map();
   return new Map(tx.select({ id: groups.id, name: groups.name }).from(groups).where(inArray(groups.id, ids)).all().map((g) => [g.id, g.name]));
 }
