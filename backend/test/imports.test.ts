@@ -110,6 +110,7 @@ describe('imports', () => {
       file('odd-encodings-pydicom/MR_small_bigendian.dcm'),
       file('odd-encodings-pydicom/MR_small_RLE.dcm'),
       file('odd-encodings-pydicom/chrJapMulti.dcm'),
+      file('seg-highdicom-on-pydicom-ct2/ct/CT_small.dcm'),
     ];
     const { response, job } = await oneShot(files);
     expect(response.status).toBe(201);
@@ -126,7 +127,8 @@ describe('imports', () => {
     expect(mr.filter((o) => o === 'stored')).toHaveLength(1);
     expect(mr.filter((o) => o === 'duplicate')).toHaveLength(3);
     expect(results.get('odd-encodings-pydicom/chrJapMulti.dcm')!.outcome).toBe('stored');
-    expect(job!.counters).toMatchObject({ filesReceived: files.length, instancesStored: 2, duplicates: 3, rejected: 3, skipped: 4 });
+    expect(results.get('seg-highdicom-on-pydicom-ct2/ct/CT_small.dcm')!.outcome).toBe('stored');
+    expect(job!.counters).toMatchObject({ filesReceived: files.length, instancesStored: 3, duplicates: 3, rejected: 3, skipped: 4 });
     // No registry row without instances behind it.
     const rows = env.backend.deps.db.$client.prepare('SELECT orthanc_id, instance_count FROM studies').all() as { orthanc_id: string; instance_count: number }[];
     for (const row of rows) {
@@ -179,17 +181,20 @@ describe('imports', () => {
     expect(byName.get('bomb.zip!ok.dcm')).toMatchObject({ outcome: 'stored' });
 
     // Archive-wide limits: entry count and total unpacked size, checked before anything is inflated.
-    const tight = createTestBackend(env.services, { PD_IMPORT_ZIP_MAX_ENTRIES: '3', PD_IMPORT_ZIP_MAX_TOTAL_BYTES: '2000000' });
+    const tight = createTestBackend(env.services, { PD_IMPORT_ZIP_MAX_ENTRIES: '3', PD_IMPORT_ZIP_MAX_TOTAL_BYTES: '2500000', PD_IMPORT_ZIP_MAX_ENTRY_BYTES: '1000000' });
     try {
       const user = await createUser(tight.deps, { email: 'zipper@example.test', role: 'researcher', groups: ['Zip Lab'] });
       const signed = (await signIn(tight, user.email, user.password)).cookie;
       const many = await zipOf(Array.from({ length: 5 }, (_, i) => ({ name: `f${i}.dcm`, data: good })));
       const big = await zipOf([{ name: 'big.dcm', data: Buffer.alloc(3_000_000, 7) }]);
-      const answer = await tight.app.request(`/api/imports?groupId=${user.groupIds[0]}`, { method: 'POST', body: form([{ name: 'many.zip', data: many }, { name: 'big.zip', data: big }]), headers: { origin: sameOrigin.origin, cookie: signed } });
+      const fat = await zipOf([{ name: 'fat.dcm', data: Buffer.alloc(1_500_000, 7) }, { name: 'fine.dcm', data: rewriteDicom(good, { StudyInstanceUID: freshUid(), SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid() }) }]);
+      const answer = await tight.app.request(`/api/imports?groupId=${user.groupIds[0]}`, { method: 'POST', body: form([{ name: 'many.zip', data: many }, { name: 'big.zip', data: big }, { name: 'fat.zip', data: fat }]), headers: { origin: sameOrigin.origin, cookie: signed } });
       const tightJob = ((await answer.json()) as { import: Job }).import;
       const files = ((await (await tight.app.request(`/api/imports/${tightJob.id}/files`, { headers: { cookie: signed } })).json()) as { files: FileResult[] }).files;
       expect(files.find((f) => f.name === 'many.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/5 entries; at most 3/) });
       expect(files.find((f) => f.name === 'big.zip')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/would unpack to 2\.9 MiB/) });
+      expect(files.find((f) => f.name === 'fat.zip!fat.dcm')).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/unpacks to 1\.4 MiB; at most 976\.6 KiB per file/) });
+      expect(files.find((f) => f.name === 'fat.zip!fine.dcm')).toMatchObject({ outcome: 'stored' });
     } finally {
       await tight.close();
     }

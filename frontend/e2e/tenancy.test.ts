@@ -163,6 +163,9 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
       const rows = await page.locator('tr[data-study-uid]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-study-uid')));
       expect(rows).toEqual([people[key].studyUid]);
       await page.screenshot({ path: screenshotPath(`13-dashboard-studies-user-${key}`) });
+      await page.goto(`${stack.url}/patients`);
+      await page.getByTestId('patients-table').waitFor();
+      expect(await page.locator('tr[data-patient-key]').count()).toBe(1);
       await page.close();
     }
   });
@@ -175,6 +178,10 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
       await page.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
       await page.getByLabel(/password/i).fill('tenancy-admin-secret-01');
       await page.getByRole('button', { name: /sign in/i }).click();
+      // Patients is the start page; an admin sees both groups' patients there and both studies.
+      await page.getByTestId('patients-table').waitFor();
+      expect(await page.locator('tr[data-patient-key]').count()).toBe(2);
+      await page.goto(`${stack.url}/studies`);
       await page.getByTestId('studies-table').waitFor();
       expect(await page.locator('tr[data-study-uid]').count()).toBe(2);
 
