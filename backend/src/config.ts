@@ -49,6 +49,15 @@ const configSchema = z.object({
     .default(''),
   PD_REGISTRY_POLL_MS: z.coerce.number().int().min(50).default(1000),
   PD_REGISTRY_RECONCILE_SECONDS: z.coerce.number().int().min(5).default(300),
+  PD_INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(300_000),
+  PD_INFERENCE_AUTH_HEADER: z
+    .string()
+    .regex(/^([A-Za-z0-9-]+:\s*\S.*)?$/, 'must look like "Authorization: Bearer <token>"')
+    .default(''),
+  PD_INFERENCE_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  PD_INFERENCE_BACKOFF_MS: z.coerce.number().int().min(100).default(5_000),
+  PD_INFERENCE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
+  PD_INFERENCE_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
 });
 
 /** "CT1=Radiology, MRI=Neuro" → { CT1: 'Radiology', MRI: 'Neuro' } (AE titles compared trimmed, case-sensitive as DICOM does). */
@@ -69,7 +78,18 @@ export type AppConfig = {
   databasePath: string;
   redisUrl: string;
   orthanc: { url: string; user: string; password: string; timeoutMs: number };
-  inference: { url: string | null; required: boolean };
+  inference: {
+    url: string | null;
+    required: boolean;
+    timeoutMs: number;
+    /** One extra header sent with every call, e.g. a MONAI Label server's bearer token. */
+    authHeader: { name: string; value: string } | null;
+    attempts: number;
+    backoffMs: number;
+    concurrency: number;
+    /** How long a job may run without its worker renewing the lock before another worker takes it over. */
+    lockMs: number;
+  };
   sessionTtlSeconds: number;
   accessTokenTtlSeconds: number;
   jwtSecret: Uint8Array;
@@ -118,7 +138,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       password: c.PD_ORTHANC_PASSWORD,
       timeoutMs: c.PD_UPSTREAM_TIMEOUT_MS,
     },
-    inference: { url: c.PD_INFERENCE_URL ? c.PD_INFERENCE_URL.replace(/\/+$/, '') : null, required: c.PD_INFERENCE_REQUIRED },
+    inference: {
+      url: c.PD_INFERENCE_URL ? c.PD_INFERENCE_URL.replace(/\/+$/, '') : null,
+      required: c.PD_INFERENCE_REQUIRED,
+      timeoutMs: c.PD_INFERENCE_TIMEOUT_MS,
+      authHeader: c.PD_INFERENCE_AUTH_HEADER ? { name: c.PD_INFERENCE_AUTH_HEADER.split(':')[0]!.trim(), value: c.PD_INFERENCE_AUTH_HEADER.slice(c.PD_INFERENCE_AUTH_HEADER.indexOf(':') + 1).trim() } : null,
+      attempts: c.PD_INFERENCE_ATTEMPTS,
+      backoffMs: c.PD_INFERENCE_BACKOFF_MS,
+      concurrency: c.PD_INFERENCE_CONCURRENCY,
+      lockMs: c.PD_INFERENCE_LOCK_MS,
+    },
     sessionTtlSeconds: c.PD_SESSION_TTL_SECONDS,
     accessTokenTtlSeconds: c.PD_ACCESS_TOKEN_TTL_SECONDS,
     jwtSecret: new TextEncoder().encode(c.PD_JWT_SECRET),

@@ -140,6 +140,24 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     { name: 'delete study (unknown uid)', method: 'DELETE', path: () => '/api/studies/1.2.3.4.5.6.7.8.9', expect: { ...signedIn(404), readTokenA: 403 } },
     { name: 'move study (unknown uid)', method: 'PATCH', path: () => '/api/studies/1.2.3.4.5.6.7.8.9', body: () => ({ ownerGroupId: groupA }), expect: { ...signedIn(404), readTokenA: 403 } },
     { name: 'series thumbnail (unknown uid)', method: 'GET', path: () => '/api/series/1.2.3.4.5.6.7.8.9/thumbnail', expect: signedIn(404) },
+    // No inference service is configured here: the model list answers 503 naming it; rights are checked before that.
+    { name: 'inference models', method: 'GET', path: () => '/api/inference/models', expect: signedIn(503) },
+    {
+      name: 'submit inference job (unknown series)',
+      method: 'POST',
+      path: () => '/api/inference/jobs',
+      body: () => ({ seriesInstanceUids: ['1.2.3.4.5.6.7.8.9'], model: 'ct_body_lungs_bone' }),
+      expect: { ...signedIn(404), radiologistA: 403, readTokenA: 403 },
+    },
+    { name: 'inference jobs', method: 'GET', path: () => '/api/inference/jobs', expect: signedIn(200) },
+    { name: 'inference job (unknown id)', method: 'GET', path: () => `/api/inference/jobs/${nobody}`, expect: signedIn(404) },
+    { name: 'cancel inference job (unknown id)', method: 'POST', path: () => `/api/inference/jobs/${nobody}/cancel`, expect: { ...signedIn(404), radiologistA: 403, readTokenA: 403 } },
+    { name: 'segmentations', method: 'GET', path: () => '/api/segmentations', expect: signedIn(200) },
+    { name: 'segmentation (unknown id)', method: 'GET', path: () => `/api/segmentations/${nobody}`, expect: signedIn(404) },
+    { name: 'key slices (unknown id)', method: 'GET', path: () => `/api/segmentations/${nobody}/key-slices`, expect: signedIn(404) },
+    { name: 'key slice image (unknown id)', method: 'GET', path: () => `/api/segmentations/${nobody}/key-slices/1/image`, expect: signedIn(404) },
+    { name: 'validate segmentation (unknown id)', method: 'POST', path: () => `/api/segmentations/${nobody}/validation`, body: () => ({ decision: 'approved' }), expect: { ...signedIn(404), readTokenA: 403 } },
+    { name: 'delete segmentation (unknown id)', method: 'DELETE', path: () => `/api/segmentations/${nobody}`, expect: { ...signedIn(404), readTokenA: 403 } },
     { name: 'QIDO studies', method: 'GET', path: () => '/dicom-web/studies', expect: signedIn(200) },
     { name: 'QIDO series', method: 'GET', path: () => '/dicom-web/series', expect: signedIn(200) },
     { name: 'QIDO instances', method: 'GET', path: () => '/dicom-web/instances', expect: signedIn(200) },
@@ -166,7 +184,7 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     // gateway session check and per-study authorization (below), docs and liveness.
     const elsewhere = ['POST /api/auth/refresh', 'POST /api/auth/login', 'POST /api/auth/logout', 'POST /api/auth/logout-all', 'GET /api/auth/check', 'GET /api/health/live', 'GET /api/dicomweb/authorize'];
     const missing = documented
-      .map((entry) => entry.replace('{groupId}', '{id}').replace('{key}', '{token}'))
+      .map((entry) => entry.replace('{groupId}', '{id}').replace('{key}', '{token}').replace('{segment}/{part}', '1/image'))
       .filter((entry) => !elsewhere.includes(entry))
       .filter((entry) => ![...inMatrix].some((covered) => covered === entry || covered.replace(/\/[^/]+$/, '/{token}') === entry || covered.replace(/\/[^/]+\/accept$/, '/{token}/accept') === entry));
     expect(missing).toEqual([]);

@@ -1,6 +1,6 @@
 // Test data helpers: real files from ../shared/data, read in place.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export const sharedData = resolve(import.meta.dirname, '../../../shared/data');
 
@@ -54,3 +54,21 @@ export function rewriteDicom(file: Buffer, changes: Record<string, unknown>): Bu
   dict.dict = dcmjsData.DicomMetaDictionary.denaturalizeDataset(dataset);
   return Buffer.from(dict.write());
 }
+
+/** Every file of a shared-data folder (licence texts left out), named by its path below shared/data. */
+export function folderFiles(folder: string): { name: string; data: Buffer }[] {
+  const root = join(sharedData, folder);
+  const walk = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
+  return walk(root)
+    .filter((p) => !p.split('/').pop()!.startsWith('SOURCE'))
+    .sort()
+    .map((p) => ({ name: relative(sharedData, p), data: readFileSync(p) }));
+}
+
+export function form(files: { name: string; data: Buffer }[], fields: Record<string, string> = {}): FormData {
+  const body = new FormData();
+  for (const [key, value] of Object.entries(fields)) body.append(key, value);
+  for (const file of files) body.append('file', new Blob([new Uint8Array(file.data)]), file.name);
+  return body;
+}
+

@@ -8,7 +8,7 @@ import { describe, expect, it, beforeAll } from 'vitest';
 import yazl from 'yazl';
 import { openNifti } from '../src/imports/nifti/nifti-volume.js';
 import { createTestBackend, createUser, ensureGroup, sameOrigin, signIn, useTestBackend } from './harness.js';
-import { freshUid, rewriteDicom, sharedData, stowBody } from './dicom.js';
+import { folderFiles, form, freshUid, rewriteDicom, sharedData, stowBody } from './dicom.js';
 
 type Job = {
   id: string;
@@ -18,22 +18,6 @@ type Job = {
   studies: { studyInstanceUid: string; patientKey: string | null; patientName: string }[];
 };
 type FileResult = { name: string; outcome: string; reason: string | null; instances: number };
-
-export function folderFiles(folder: string): { name: string; data: Buffer }[] {
-  const root = join(sharedData, folder);
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)]));
-  return walk(root)
-    .filter((p) => !p.split('/').pop()!.startsWith('SOURCE'))
-    .sort()
-    .map((p) => ({ name: relative(sharedData, p), data: readFileSync(p) }));
-}
-
-export function form(files: { name: string; data: Buffer }[], fields: Record<string, string> = {}): FormData {
-  const body = new FormData();
-  for (const [key, value] of Object.entries(fields)) body.append(key, value);
-  for (const file of files) body.append('file', new Blob([new Uint8Array(file.data)]), file.name);
-  return body;
-}
 
 type NamedFile = { name: string; data: Buffer };
 

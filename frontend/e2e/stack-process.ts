@@ -18,7 +18,7 @@ export type StackProcess = {
 };
 
 export async function stackEnvironment(runtimeDir = mkdtempSync(join(tmpdir(), 'preview-dicom-e2e-'))): Promise<Record<string, string>> {
-  const [http, backend, orthancHttp, orthancDicom, redis] = await findFreePorts(5);
+  const [http, backend, orthancHttp, orthancDicom, redis, inference] = await findFreePorts(6);
   return {
     PD_RUNTIME_DIR: runtimeDir,
     // The OHIF tarball is cached beside the repository's own runtime, not downloaded per run.
@@ -28,6 +28,7 @@ export async function stackEnvironment(runtimeDir = mkdtempSync(join(tmpdir(), '
     PD_ORTHANC_HTTP_PORT: String(orthancHttp),
     PD_ORTHANC_DICOM_PORT: String(orthancDicom),
     PD_REDIS_PORT: String(redis),
+    PD_INFERENCE_PORT: String(inference),
     PD_ADMIN_EMAIL: 'first.admin@e2e.test',
   };
 }

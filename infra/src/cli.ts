@@ -33,6 +33,7 @@ async function up() {
   const line = '─'.repeat(64);
   log(`\n${line}\n Preview-DICOM is running at  ${stack.url}/`);
   log(`   Viewer (OHIF):  ${stack.url}/viewer/    API docs: ${stack.url}/api/docs`);
+  log(`   Segmentation:   ${config.inferenceUrl || 'reference models (infra/inference); set PD_INFERENCE_URL for a MONAI Label server'}`);
   if (stack.admin.created) {
     log(`\n First admin (shown only this once, change it at first sign-in):`);
     log(`   e-mail:   ${stack.admin.email}`);
@@ -93,7 +94,7 @@ function status() {
     return;
   }
   log(`Running at ${state.url}/ (launcher pid ${state.launcherPid})`);
-  for (const [name, pid] of Object.entries(state.services)) log(`  ${name.padEnd(8)} pid ${pid} ${isAlive(pid) ? 'running' : 'NOT RUNNING'}`);
+  for (const [name, pid] of Object.entries(state.services)) log(`  ${name.padEnd(9)} pid ${pid} ${isAlive(pid) ? 'running' : 'NOT RUNNING'}`);
 }
 
 function reset() {

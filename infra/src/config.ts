@@ -16,6 +16,7 @@ const stackEnvSchema = z.object({
   PD_ORTHANC_AET: z.string().regex(/^[A-Z0-9_ ]{1,16}$/, 'AE titles are 1-16 upper-case letters, digits, _ or space').default('PREVIEWDICOM'),
   PD_REDIS_PORT: port.default(6380),
   PD_INFERENCE_URL: z.union([z.url(), z.literal('')]).default(''),
+  PD_INFERENCE_PORT: port.default(8090),
   PD_ADMIN_EMAIL: z.email().default('admin@preview-dicom.local'),
   PD_TLS_CERT: z.string().default(''),
   PD_TLS_KEY: z.string().default(''),
@@ -56,6 +57,12 @@ const backendPassthroughKeys = [
   'PD_DICOM_AE_GROUPS',
   'PD_REGISTRY_POLL_MS',
   'PD_REGISTRY_RECONCILE_SECONDS',
+  'PD_INFERENCE_TIMEOUT_MS',
+  'PD_INFERENCE_AUTH_HEADER',
+  'PD_INFERENCE_ATTEMPTS',
+  'PD_INFERENCE_BACKOFF_MS',
+  'PD_INFERENCE_CONCURRENCY',
+  'PD_INFERENCE_LOCK_MS',
   'PD_SMTP_FROM',
 ] as const;
 
@@ -87,7 +94,10 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
   const displayHost = e.PD_BIND_ADDRESS === '0.0.0.0' || e.PD_BIND_ADDRESS === '127.0.0.1' ? 'localhost' : e.PD_BIND_ADDRESS;
   const publicUrl = (e.PD_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${displayHost}:${e.PD_HTTP_PORT}`).replace(/\/+$/, '');
   const ports = { http: e.PD_HTTP_PORT, backend: e.PD_BACKEND_PORT, orthancHttp: e.PD_ORTHANC_HTTP_PORT, orthancDicom: e.PD_ORTHANC_DICOM_PORT, redis: e.PD_REDIS_PORT };
-  const duplicate = Object.entries(ports).find(([name, value]) => Object.entries(ports).some(([other, v]) => other !== name && v === value));
+  // The reference inference service (infra/inference) runs only when no PD_INFERENCE_URL is set.
+  const referenceInferencePort = e.PD_INFERENCE_URL ? null : e.PD_INFERENCE_PORT;
+  const allPorts = { ...ports, ...(referenceInferencePort ? { inference: referenceInferencePort } : {}) };
+  const duplicate = Object.entries(allPorts).find(([name, value]) => Object.entries(allPorts).some(([other, v]) => other !== name && v === value));
   if (duplicate) throw new StackConfigError(`Port ${duplicate[1]} is configured for two services; give each its own port.`);
   return {
     runtimeDir,
@@ -107,6 +117,7 @@ export function loadStackConfig(env: Record<string, string | undefined> = proces
     ports,
     orthancAet: e.PD_ORTHANC_AET,
     inferenceUrl: e.PD_INFERENCE_URL,
+    referenceInferencePort,
     adminEmail: e.PD_ADMIN_EMAIL,
     tls,
     maxUploadSize: e.PD_MAX_UPLOAD_SIZE,

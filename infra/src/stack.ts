@@ -6,6 +6,7 @@ import { isPortFree } from './ports.js';
 import { ManagedProcess, ServiceStartError } from './process.js';
 import { loadOrCreateSecrets, type StackSecrets } from './secrets.js';
 import { runBackendCli, startBackend } from './services/backend.js';
+import { startInference } from './services/inference.js';
 import { startNginx } from './services/nginx.js';
 import { startOrthanc } from './services/orthanc.js';
 import { startRedis } from './services/redis.js';
@@ -49,16 +50,18 @@ export function checkPrerequisites(config: StackConfig): void {
   }
 }
 
-const portLabels: Record<keyof StackConfig['ports'], string> = {
+const portLabels: Record<keyof StackConfig['ports'] | 'inference', string> = {
   http: 'gateway HTTP (PD_HTTP_PORT)',
   backend: 'backend (PD_BACKEND_PORT)',
   orthancHttp: 'Orthanc HTTP (PD_ORTHANC_HTTP_PORT)',
   orthancDicom: 'Orthanc DICOM (PD_ORTHANC_DICOM_PORT)',
   redis: 'Redis (PD_REDIS_PORT)',
+  inference: 'reference inference service (PD_INFERENCE_PORT)',
 };
 
 export async function checkPorts(config: StackConfig): Promise<void> {
-  for (const [name, port] of Object.entries(config.ports) as [keyof StackConfig['ports'], number][]) {
+  const ports = { ...config.ports, ...(config.referenceInferencePort ? { inference: config.referenceInferencePort } : {}) };
+  for (const [name, port] of Object.entries(ports) as [keyof typeof portLabels, number][]) {
     const host = name === 'http' ? config.bindAddress : name === 'orthancDicom' ? '0.0.0.0' : '127.0.0.1';
     if (!(await isPortFree(port, host))) {
       throw new ServiceStartError(
@@ -82,7 +85,8 @@ export function backendEnv(config: StackConfig, secrets: StackSecrets): Record<s
     PD_ORTHANC_USER: secrets.orthancUser,
     PD_ORTHANC_PASSWORD: secrets.orthancPassword,
     PD_JWT_SECRET: secrets.jwtSecret,
-    PD_INFERENCE_URL: config.inferenceUrl,
+    // Empty PD_INFERENCE_URL: the reference service the launcher starts (infra/inference).
+    PD_INFERENCE_URL: config.inferenceUrl || `http://127.0.0.1:${config.referenceInferencePort}`,
     PD_LOG_LEVEL: config.logLevel,
     PD_TMP_DIR: join(config.paths.tmp, 'backend'),
     // nginx refuses bigger uploads itself (client_max_body_size); the backend checks the same number.
@@ -91,8 +95,9 @@ export function backendEnv(config: StackConfig, secrets: StackSecrets): Record<s
 }
 
 /**
- * Starts Redis, Orthanc, the backend and nginx in that order, each only once the one
- * before answers. On any failure everything already started is stopped again.
+ * Starts Redis, Orthanc, the reference inference service (unless PD_INFERENCE_URL names
+ * another), the backend and nginx in that order, each only once the one before answers.
+ * On any failure everything already started is stopped again.
  */
 export async function startStack(config: StackConfig, log: (line: string) => void = console.log): Promise<RunningStack> {
   checkPrerequisites(config);
@@ -105,6 +110,7 @@ export async function startStack(config: StackConfig, log: (line: string) => voi
 
   const timeout = config.startTimeoutMs;
   const env = backendEnv(config, secrets);
+  const inferencePort = config.referenceInferencePort;
   const services: ServiceDefinition[] = [
     {
       name: 'Redis',
@@ -129,6 +135,7 @@ export async function startStack(config: StackConfig, log: (line: string) => voi
           startTimeoutMs: timeout,
         }),
     },
+    ...(inferencePort !== null ? [{ name: 'the inference service', start: () => startInference({ port: inferencePort, logDir: config.paths.logs, startTimeoutMs: timeout }) }] : []),
     { name: 'the backend', start: () => startBackend({ port: config.ports.backend, env, logDir: config.paths.logs, startTimeoutMs: timeout }) },
     {
       name: 'the nginx gateway',

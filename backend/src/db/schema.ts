@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 export const roles = ['admin', 'researcher', 'radiologist'] as const;
 export type Role = (typeof roles)[number];
@@ -279,4 +279,85 @@ export const shareLinks = sqliteTable(
     lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
   },
   (t) => [index('share_links_study_idx').on(t.studyInstanceUid)],
+);
+
+export const inferenceStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type InferenceStatus = (typeof inferenceStatuses)[number];
+export const inferenceStages = ['queued', 'fetching', 'building-volume', 'inferring', 'encoding-seg', 'storing', 'done'] as const;
+export type InferenceStage = (typeof inferenceStages)[number];
+
+/** One segmentation request: source series (several for multi-channel models), model, progress. */
+export const inferenceJobs = sqliteTable(
+  'inference_jobs',
+  {
+    id: text('id').primaryKey(),
+    // Same request (model, series, params) → same key, so a repeated submit finds the existing job.
+    // Cleared when a job fails or is cancelled, so the request can be tried again.
+    requestKey: text('request_key'),
+    studyInstanceUid: text('study_instance_uid')
+      .notNull()
+      .references(() => studies.studyInstanceUid, { onDelete: 'cascade' }),
+    seriesInstanceUids: text('series_instance_uids', { mode: 'json' }).$type<string[]>().notNull(),
+    model: text('model').notNull(),
+    params: text('params', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default({}),
+    status: text('status', { enum: inferenceStatuses }).notNull(),
+    stage: text('stage', { enum: inferenceStages }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    error: text('error'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('inference_jobs_request_key_unique').on(t.requestKey), index('inference_jobs_study_idx').on(t.studyInstanceUid)],
+);
+
+export const validationStatuses = ['pending', 'approved', 'rejected'] as const;
+export type ValidationStatus = (typeof validationStatuses)[number];
+
+/** A stored SEG made by a job, with its volumetrics and review. */
+export const segmentationResults = sqliteTable(
+  'segmentation_results',
+  {
+    id: text('id').primaryKey(),
+    jobId: text('job_id')
+      .notNull()
+      .references(() => inferenceJobs.id, { onDelete: 'cascade' }),
+    studyInstanceUid: text('study_instance_uid')
+      .notNull()
+      .references(() => studies.studyInstanceUid, { onDelete: 'cascade' }),
+    sourceSeriesUid: text('source_series_uid').notNull(),
+    segSeriesUid: text('seg_series_uid').notNull(),
+    segSopInstanceUid: text('seg_sop_instance_uid').notNull(),
+    model: text('model').notNull(),
+    modelVersion: text('model_version').notNull().default(''),
+    voxelVolumeMm3: real('voxel_volume_mm3').notNull(),
+    validationStatus: text('validation_status', { enum: validationStatuses }).notNull().default('pending'),
+    validationComment: text('validation_comment'),
+    validatedBy: text('validated_by'),
+    validatedByEmail: text('validated_by_email'),
+    validatedAt: integer('validated_at', { mode: 'timestamp_ms' }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('segmentation_results_job_unique').on(t.jobId), index('segmentation_results_study_idx').on(t.studyInstanceUid)],
+);
+
+export const segments = sqliteTable(
+  'segments',
+  {
+    resultId: text('result_id')
+      .notNull()
+      .references(() => segmentationResults.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    labelValue: integer('label_value').notNull(),
+    label: text('label').notNull(),
+    color: text('color', { mode: 'json' }).$type<[number, number, number]>().notNull(),
+    voxelCount: integer('voxel_count').notNull(),
+    volumeCm3: real('volume_cm3').notNull(),
+    // The slice where the segment is largest, and its mask as a small RGBA PNG, for reports.
+    keySliceIndex: integer('key_slice_index').notNull(),
+    keySliceSopInstanceUid: text('key_slice_sop_instance_uid').notNull(),
+    keySliceMaskPng: blob('key_slice_mask_png', { mode: 'buffer' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.resultId, t.number] })],
 );

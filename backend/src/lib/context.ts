@@ -3,6 +3,7 @@ import type { AppConfig } from '../config.js';
 import type { Db } from '../db/client.js';
 import type { Role, TokenScope } from '../db/schema.js';
 import type { OrthancClient } from '../orthanc/client.js';
+import type { InferenceQueue } from '../inference/queue.js';
 import type { Logger } from './logger.js';
 
 /** Long-lived dependencies, created once at start. */
@@ -11,6 +12,8 @@ export type AppDeps = {
   db: Db;
   redis: Redis;
   orthanc: OrthancClient;
+  /** Segmentation jobs wait here (BullMQ on Redis) for the worker. */
+  inferenceQueue: InferenceQueue;
   log: Logger;
 };
 

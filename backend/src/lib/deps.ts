@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { AppConfig } from '../config.js';
 import { openDatabase } from '../db/client.js';
 import { OrthancClient } from '../orthanc/client.js';
+import { createInferenceQueue } from '../inference/queue.js';
 import type { AppDeps } from './context.js';
 import type { Logger } from './logger.js';
 
@@ -30,16 +31,19 @@ export function createRedis(url: string, log: Logger): Redis {
 }
 
 export function createDeps(config: AppConfig, log: Logger): AppDeps {
-  return {
+  const deps = {
     config,
     log,
     db: openDatabase(config.databasePath),
     redis: createRedis(config.redisUrl, log),
     orthanc: new OrthancClient(config.orthanc),
-  };
+  } as AppDeps;
+  deps.inferenceQueue = createInferenceQueue(deps);
+  return deps;
 }
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
+  await deps.inferenceQueue.close().catch(() => undefined);
   deps.redis.disconnect();
   await deps.orthanc.close();
   deps.db.$client.close();

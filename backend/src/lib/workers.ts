@@ -1,20 +1,23 @@
 import { closeStaleImports } from '../imports/imports.service.js';
 import { startRegistrySync, type RegistrySync } from '../studies/change-feed.js';
+import { startInferenceWorker } from '../inference/queue.js';
 import type { AppDeps } from './context.js';
 
 export type Workers = { registry: RegistrySync; stop: () => Promise<void> };
 
-/** Background work beside the HTTP server: the registry's Orthanc change feed and import housekeeping. */
+/** Background work beside the HTTP server: the registry's Orthanc change feed, import housekeeping, the segmentation worker. */
 export function startWorkers(deps: AppDeps): Workers {
   const interrupted = closeStaleImports(deps, 'startup');
   if (interrupted) deps.log.warn({ imports: interrupted }, 'imports interrupted by the last shutdown were marked failed');
   const registry = startRegistrySync(deps);
+  const inference = startInferenceWorker(deps);
   const idleCheck = setInterval(() => closeStaleImports(deps, 'idle'), 60_000);
   idleCheck.unref();
   return {
     registry,
     stop: async () => {
       clearInterval(idleCheck);
+      await inference.close();
       await registry.stop();
     },
   };
