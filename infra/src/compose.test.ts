@@ -19,6 +19,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.redis!.image).toMatch(/^redis:7/);
     expect(compose.services.nginx!.image).toMatch(/^nginx:/);
     expect(compose.services.backend!.build).toBe('.');
+    expect(compose.services.inference!.command).toEqual(['node', '--import', 'tsx', 'infra/inference/server.ts']);
     expect(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:24-bookworm/m);
   });
 

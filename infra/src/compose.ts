@@ -70,7 +70,8 @@ export function renderComposeConfigs(outDir: string, options: { publicUrl: strin
     PD_ORTHANC_USER: secrets.orthancUser,
     PD_ORTHANC_PASSWORD: secrets.orthancPassword,
     PD_JWT_SECRET: secrets.jwtSecret,
-    PD_INFERENCE_URL: options.inferenceUrl,
+    // Empty: the reference service runs as the compose service "inference".
+    PD_INFERENCE_URL: options.inferenceUrl || 'http://inference:8090',
     PD_LOG_LEVEL: options.logLevel,
   };
   writeFileSync(join(outDir, 'backend.env'), Object.entries(backendEnv).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n', { mode: 0o600 });
