@@ -13,7 +13,8 @@ describe('backend configuration', () => {
     expect(config.port).toBe(8081);
     expect(config.publicUrl.origin).toBe('http://localhost:8080');
     expect(config.secureCookies).toBe(false);
-    expect(config.inference).toEqual({ url: null, required: false });
+    expect(config.inference).toEqual({ url: null, required: false, timeoutMs: 300_000, authHeader: null, attempts: 3, backoffMs: 5_000, concurrency: 1, lockMs: 60_000 });
+    expect(loadConfig({ PD_JWT_SECRET: 'x'.repeat(32), PD_INFERENCE_AUTH_HEADER: 'Authorization: Bearer abc' }).inference.authHeader).toEqual({ name: 'Authorization', value: 'Bearer abc' });
     expect(config.sessionTtlSeconds).toBe(43_200);
   });
 

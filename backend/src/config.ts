@@ -58,6 +58,7 @@ const configSchema = z.object({
   PD_INFERENCE_BACKOFF_MS: z.coerce.number().int().min(100).default(5_000),
   PD_INFERENCE_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   PD_INFERENCE_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
+  PD_EXPORT_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(24),
 });
 
 /** "CT1=Radiology, MRI=Neuro" → { CT1: 'Radiology', MRI: 'Neuro' } (AE titles compared trimmed, case-sensitive as DICOM does). */
@@ -113,6 +114,8 @@ export type AppConfig = {
   dicomAeGroups: Record<string, string>;
   registryPollMs: number;
   registryReconcileSeconds: number;
+  /** How long a finished export's ZIP may be downloaded before it is deleted. */
+  exportTtlHours: number;
 };
 
 export class ConfigError extends Error {}
@@ -170,5 +173,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dicomAeGroups: parseAeGroups(c.PD_DICOM_AE_GROUPS),
     registryPollMs: c.PD_REGISTRY_POLL_MS,
     registryReconcileSeconds: c.PD_REGISTRY_RECONCILE_SECONDS,
+    exportTtlHours: c.PD_EXPORT_TTL_HOURS,
   };
 }

@@ -63,6 +63,7 @@ const backendPassthroughKeys = [
   'PD_INFERENCE_BACKOFF_MS',
   'PD_INFERENCE_CONCURRENCY',
   'PD_INFERENCE_LOCK_MS',
+  'PD_EXPORT_TTL_HOURS',
   'PD_SMTP_FROM',
 ] as const;
 

@@ -4,25 +4,17 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { writeAudit } from '../audit/audit.service.js';
-import { inferenceJobs, segmentationResults, segments as segmentRows, series, type InferenceStage } from '../db/schema.js';
+import { inferenceJobs, segmentationResults, segments as segmentRows, type InferenceStage } from '../db/schema.js';
 import type { AppDeps } from '../lib/context.js';
 import { syncStudy } from '../studies/registry.service.js';
 import { fetchModels, infer, InferenceError } from './client.js';
 import { keySlices } from './key-slices.js';
-import { readNpy } from './npy.js';
 import { checkLabelMapOnGrid, encodeSeg, readLabelMap, SegEmptyError, SegGridError, type SegmentSpec } from './seg/seg-writer.js';
-import { assembleVolume, buildGrid, niftiFromVolume, sameGrid, VolumeError, type SliceMeta, type VolumeGrid } from './volume/volume.js';
+import { channelValues, SeriesReadError, seriesSlices } from './volume/orthanc-series.js';
+import { buildGrid, niftiFromVolume, sameGrid, VolumeError } from './volume/volume.js';
 
 /** A failure no retry can fix (bad input, unknown model, a label map off the grid). */
 export class JobRejection extends Error {}
-
-type Tags = Record<string, string | undefined>;
-
-const numbers = (value: string | undefined, count: number, what: string): number[] => {
-  const parts = (value ?? '').split('\\').map(Number);
-  if (parts.length !== count || parts.some((n) => !Number.isFinite(n))) throw new JobRejection(`an instance lacks a usable ${what}; this series cannot be made into a volume`);
-  return parts;
-};
 
 /** A UID that is the same for the same job and purpose, so a retried job stores the same SEG again instead of a second one. */
 export function jobUid(jobId: string, purpose: string): string {
@@ -40,46 +32,6 @@ function cancelled(deps: AppDeps, jobId: string): boolean {
 
 class Cancelled extends Error {}
 
-async function seriesSlices(deps: AppDeps, seriesUid: string): Promise<{ metas: SliceMeta[]; byUid: Map<string, string>; first: Tags }> {
-  const row = deps.db.select({ orthancId: series.orthancId }).from(series).where(eq(series.seriesInstanceUid, seriesUid)).get();
-  if (!row) throw new JobRejection(`series ${seriesUid} is not in the registry any more`);
-  const instances = (await deps.orthanc.json<{ Instances: string[] }>('GET', `/series/${row.orthancId}`)).Instances;
-  const metas: SliceMeta[] = [];
-  const byUid = new Map<string, string>();
-  let first: Tags = {};
-  for (const id of instances) {
-    const tags = await deps.orthanc.json<Tags>('GET', `/instances/${id}/simplified-tags`);
-    if (!metas.length) first = tags;
-    if (Number(tags.NumberOfFrames ?? '1') > 1) throw new JobRejection('multi-frame images (enhanced CT/MR) are not supported as model input yet; use a series with one image per slice');
-    const [r1, r2, r3, c1, c2, c3] = numbers(tags.ImageOrientationPatient, 6, 'ImageOrientationPatient');
-    const [x, y, z] = numbers(tags.ImagePositionPatient, 3, 'ImagePositionPatient');
-    const [rowSpacing, columnSpacing] = numbers(tags.PixelSpacing, 2, 'PixelSpacing');
-    metas.push({
-      sopInstanceUid: tags.SOPInstanceUID ?? id,
-      sopClassUid: tags.SOPClassUID ?? '',
-      imagePositionPatient: [x!, y!, z!],
-      imageOrientationPatient: [r1!, r2!, r3!, c1!, c2!, c3!],
-      pixelSpacing: [rowSpacing!, columnSpacing!],
-      rows: Number(tags.Rows),
-      columns: Number(tags.Columns),
-      sliceThickness: tags.SliceThickness ? Number(tags.SliceThickness) : undefined,
-    });
-    byUid.set(tags.SOPInstanceUID ?? id, id);
-  }
-  return { metas, byUid, first };
-}
-
-async function channelValues(deps: AppDeps, grid: VolumeGrid, byUid: Map<string, string>): Promise<Float32Array> {
-  const values = new Map<string, Float32Array>();
-  for (const slice of grid.order) {
-    const response = await deps.orthanc.raw('GET', `/instances/${byUid.get(slice.sopInstanceUid)}/numpy?rescale=true`);
-    const body = Buffer.from(await response.body.arrayBuffer());
-    if (response.statusCode !== 200) throw new JobRejection(`Orthanc could not decode the pixels of instance ${slice.sopInstanceUid} (${response.statusCode}); its compression may not be supported`);
-    values.set(slice.sopInstanceUid, readNpy(body).values);
-  }
-  return assembleVolume(grid, values);
-}
-
 /**
  * Runs (or re-runs) a job to the end. Throws InferenceError when a retry may help; every
  * other failure is a JobRejection or an unexpected error. Returns quietly when cancelled.
@@ -94,7 +46,12 @@ export async function runInferenceJob(deps: AppDeps, jobId: string): Promise<voi
   try {
     setStage(deps, jobId, 'fetching');
     const sources = [];
-    for (const uid of job.seriesInstanceUids) sources.push(await seriesSlices(deps, uid));
+    try {
+      for (const uid of job.seriesInstanceUids) sources.push(await seriesSlices(deps, uid));
+    } catch (error) {
+      if (error instanceof SeriesReadError) throw new JobRejection(error.message);
+      throw error;
+    }
     check();
 
     setStage(deps, jobId, 'building-volume');
@@ -112,7 +69,12 @@ export async function runInferenceJob(deps: AppDeps, jobId: string): Promise<voi
       if (problem) throw new JobRejection(`the series are not on one grid, so they cannot be channels of one model input: series ${job.seriesInstanceUids[i + 1]} ${problem}`);
     });
     const channels: Float32Array[] = [];
-    for (let i = 0; i < sources.length; i++) channels.push(await channelValues(deps, grids[i]!, sources[i]!.byUid));
+    try {
+      for (let i = 0; i < sources.length; i++) channels.push(await channelValues(deps, grids[i]!, sources[i]!.byUid));
+    } catch (error) {
+      if (error instanceof SeriesReadError) throw new JobRejection(error.message);
+      throw error;
+    }
     const volume = niftiFromVolume(grid, channels);
     channels.length = 0;
     check();
