@@ -200,7 +200,7 @@ describe('the whole stack from the launcher, in Chromium', () => {
 
   it('stops every process on SIGTERM and keeps DICOM, database and sessions across a restart', async () => {
     const pids = servicePids(stack.runtimeDir);
-    expect(Object.keys(pids).sort()).toEqual(['backend', 'nginx', 'orthanc', 'redis']);
+    expect(Object.keys(pids).sort()).toEqual(['backend', 'inference', 'nginx', 'orthanc', 'redis']);
     const sessionCookie = (await context.cookies()).find((c) => c.name === 'pd_access');
     expect(sessionCookie).toBeTruthy();
 
