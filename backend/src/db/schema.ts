@@ -361,3 +361,71 @@ export const segments = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.resultId, t.number] })],
 );
+
+export const exportStatuses = ['running', 'completed', 'failed', 'cancelled'] as const;
+export type ExportStatus = (typeof exportStatuses)[number];
+export type ExportOptions = {
+  format: 'dicom' | 'nifti' | 'both';
+  deidentify: boolean;
+  deidOptions: string[];
+  includeBurnedIn: boolean;
+};
+
+/** An export bundle: what was asked, progress, and the finished ZIP waiting for its download. */
+export const exportJobs = sqliteTable(
+  'export_jobs',
+  {
+    id: text('id').primaryKey(),
+    createdBy: text('created_by').notNull(),
+    createdByEmail: text('created_by_email').notNull(),
+    status: text('status', { enum: exportStatuses }).notNull(),
+    options: text('options', { mode: 'json' }).$type<ExportOptions>().notNull(),
+    purpose: text('purpose').notNull(),
+    recipient: text('recipient').notNull(),
+    studyUids: text('study_uids', { mode: 'json' }).$type<string[]>().notNull(),
+    instancesTotal: integer('instances_total').notNull().default(0),
+    instancesDone: integer('instances_done').notNull().default(0),
+    filesWritten: integer('files_written').notNull().default(0),
+    bytesWritten: integer('bytes_written').notNull().default(0),
+    flagged: text('flagged', { mode: 'json' }).$type<{ seriesInstanceUid: string; reason: string; excluded: boolean }[]>().notNull().default([]),
+    filePath: text('file_path'),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull(),
+    finishedAt: integer('finished_at', { mode: 'timestamp_ms' }),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('export_jobs_creator_idx').on(t.createdBy), index('export_jobs_created_idx').on(t.createdAt)],
+);
+
+/** The data-use ledger: what left, to whom, for what, per owning group. Written when an export completes. */
+export const exportLedger = sqliteTable(
+  'export_ledger',
+  {
+    exportId: text('export_id').notNull(),
+    groupId: text('group_id').notNull(),
+    groupName: text('group_name').notNull(),
+    at: integer('at', { mode: 'timestamp_ms' }).notNull(),
+    exportedBy: text('exported_by').notNull(),
+    recipient: text('recipient').notNull(),
+    purpose: text('purpose').notNull(),
+    deidentified: integer('deidentified', { mode: 'boolean' }).notNull(),
+    studyCount: integer('study_count').notNull(),
+    instanceCount: integer('instance_count').notNull(),
+    bytes: integer('bytes').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.exportId, t.groupId] }), index('export_ledger_at_idx').on(t.at), index('export_ledger_recipient_idx').on(t.recipient)],
+);
+
+/** Stable pseudonyms: the same patient exported by the same group always gets the same one. */
+export const pseudonyms = sqliteTable(
+  'pseudonyms',
+  {
+    groupId: text('group_id').notNull(),
+    patientKey: text('patient_key').notNull(),
+    pseudonym: text('pseudonym').notNull(),
+    dateOffsetDays: integer('date_offset_days').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.groupId, t.patientKey] }), uniqueIndex('pseudonyms_value_unique').on(t.pseudonym)],
+);

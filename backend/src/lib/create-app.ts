@@ -10,6 +10,7 @@ import { studyRoutes } from '../studies/studies.routes.js';
 import { importRoutes } from '../imports/imports.routes.js';
 import { patientRoutes } from '../studies/patients.routes.js';
 import { inferenceRoutes } from '../inference/inference.routes.js';
+import { exportRoutes } from '../exports/exports.routes.js';
 import { tokenRoutes } from '../tokens/tokens.routes.js';
 import { resolvePrincipal } from '../auth/principal.js';
 import { docsRoutes } from '../docs/docs.routes.js';
@@ -63,7 +64,7 @@ export function createApp(deps: AppDeps) {
 
   // Who may call at all is settled before any input is validated, so strangers learn
   // nothing about a route's rules; services check the finer rights again.
-  const signedInPrefixes = ['/api/admin/', '/api/tokens', '/api/studies', '/api/imports', '/api/patients', '/api/series/', '/api/inference', '/api/segmentations', '/api/share-links/', '/api/auth/sessions', '/api/auth/change-password', '/api/auth/logout'];
+  const signedInPrefixes = ['/api/admin/', '/api/tokens', '/api/studies', '/api/imports', '/api/patients', '/api/series/', '/api/inference', '/api/segmentations', '/api/exports', '/api/share-links/', '/api/auth/sessions', '/api/auth/change-password', '/api/auth/logout'];
   app.use('/api/*', async (c, next) => {
     const path = c.req.path;
     if (!signedInPrefixes.some((prefix) => path === prefix || path.startsWith(prefix))) return next();
@@ -123,6 +124,7 @@ export function createApp(deps: AppDeps) {
   app.route('/api', importRoutes);
   app.route('/api', patientRoutes);
   app.route('/api', inferenceRoutes);
+  app.route('/api', exportRoutes);
   app.route('/api', invitationRoutes);
   app.route('/api', dicomwebAuthorizeRoutes);
   app.route('/api', docsRoutes);

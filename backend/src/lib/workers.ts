@@ -1,6 +1,7 @@
 import { closeStaleImports } from '../imports/imports.service.js';
 import { startRegistrySync, type RegistrySync } from '../studies/change-feed.js';
 import { startInferenceWorker } from '../inference/queue.js';
+import { cleanUpExports } from '../exports/exports.service.js';
 import type { AppDeps } from './context.js';
 
 export type Workers = { registry: RegistrySync; stop: () => Promise<void> };
@@ -9,9 +10,13 @@ export type Workers = { registry: RegistrySync; stop: () => Promise<void> };
 export function startWorkers(deps: AppDeps): Workers {
   const interrupted = closeStaleImports(deps, 'startup');
   if (interrupted) deps.log.warn({ imports: interrupted }, 'imports interrupted by the last shutdown were marked failed');
+  void cleanUpExports(deps, 'startup');
   const registry = startRegistrySync(deps);
   const inference = startInferenceWorker(deps);
-  const idleCheck = setInterval(() => closeStaleImports(deps, 'idle'), 60_000);
+  const idleCheck = setInterval(() => {
+    closeStaleImports(deps, 'idle');
+    void cleanUpExports(deps, 'periodic');
+  }, 60_000);
   idleCheck.unref();
   return {
     registry,
