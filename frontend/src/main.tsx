@@ -20,6 +20,8 @@ import { MySessionsPage } from './pages/MySessionsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { PatientPage } from './pages/PatientPage';
 import { PatientsPage } from './pages/PatientsPage';
+import { SegmentationPage } from './pages/SegmentationPage';
+import { SegmentationReportPage } from './pages/SegmentationReportPage';
 import { StatusPage } from './pages/StatusPage';
 import { StudiesPage } from './pages/StudiesPage';
 import './styles.css';
@@ -43,6 +45,8 @@ createRoot(document.getElementById('root')!).render(
             <Route path="/patients" element={<PatientsPage />} />
             <Route path="/patients/:key" element={<PatientPage />} />
             <Route path="/studies" element={<StudiesPage />} />
+            <Route path="/segmentations/:id" element={<SegmentationPage />} />
+            <Route path="/segmentations/:id/report" element={<SegmentationReportPage />} />
             <Route element={<RequireRole role={importRoles} />}>
               <Route path="/import" element={<ImportPage />} />
               <Route path="/imports/:id" element={<ImportJobPage />} />

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiError, apiFetch, messageOf, onSessionEvent } from './client';
+import { ApiError, apiFetch, apiFetchWithStatus, messageOf, onSessionEvent } from './client';
 
 const respond = (status: number, body: unknown) =>
   vi.fn(async () => new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } }));
@@ -46,6 +46,13 @@ describe('apiFetch', () => {
     const error = await caught(apiFetch('/api/health', { signal: controller.signal }));
     expect(error).not.toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ name: 'AbortError' });
+  });
+
+  it('tells which success status answered, for calls where 200 and 202 differ', async () => {
+    vi.stubGlobal('fetch', respond(202, { job: { id: 'j1' } }));
+    await expect(apiFetchWithStatus('/api/inference/jobs', { method: 'POST', body: {} })).resolves.toEqual({ status: 202, body: { job: { id: 'j1' } } });
+    vi.stubGlobal('fetch', respond(200, { job: { id: 'j1' } }));
+    await expect(apiFetchWithStatus('/api/inference/jobs', { method: 'POST', body: {} })).resolves.toMatchObject({ status: 200 });
   });
 
   it('lets the caller accept a non-2xx status (health answers 503 with a report) and 204 as no body', async () => {

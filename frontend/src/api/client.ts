@@ -128,6 +128,14 @@ function noticed(error: ApiError, path: string): ApiError {
  * `access_token_expired`) is renewed once with the refresh cookie and the call repeated once.
  */
 export async function apiFetch<T>(path: string, request: ApiRequest = {}): Promise<T> {
+  return (await apiFetchWithStatus<T>(path, request)).body;
+}
+
+/**
+ * `apiFetch`, also telling which success status answered: some calls mean different things by
+ * 200 and 201/202 (an existing job found again, or a new one made).
+ */
+export async function apiFetchWithStatus<T>(path: string, request: ApiRequest = {}): Promise<{ status: number; body: T }> {
   let response = await send(path, request);
   if (isFailure(response, request)) {
     const error = await errorFromResponse(response);
@@ -136,9 +144,9 @@ export async function apiFetch<T>(path: string, request: ApiRequest = {}): Promi
     response = await send(path, request);
     if (isFailure(response, request)) throw noticed(await errorFromResponse(response), path);
   }
-  if (response.status === 204) return undefined as T;
+  if (response.status === 204) return { status: 204, body: undefined as T };
   try {
-    return (await response.json()) as T;
+    return { status: response.status, body: (await response.json()) as T };
   } catch (error) {
     if (request.signal?.aborted) throw error;
     throw new ApiError(response.status, 'invalid_response', `The server answered ${response.status} without the expected JSON.`);

@@ -179,3 +179,90 @@ export type StudyDetail = {
   sharedWith: GroupRef[];
   series: SeriesSummary[];
 };
+
+// AI segmentation: models of the inference service, jobs that run them, and the SEG results.
+
+export type InferenceModel = {
+  name: string;
+  /** Label name → voxel value in the label map. */
+  labels: Record<string, number>;
+  /** The modality the model was made for (CT, MR), or null when it does not say. */
+  modality: string | null;
+  description: string;
+  version: string;
+  dimension: number | null;
+};
+
+export type InferenceModels = { service: string; version: string; models: InferenceModel[] };
+
+export type InferenceJobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export type InferenceStage = 'queued' | 'fetching' | 'building-volume' | 'inferring' | 'encoding-seg' | 'storing' | 'done';
+
+export type InferenceJob = {
+  id: string;
+  studyInstanceUid: string;
+  seriesInstanceUids: string[];
+  model: string;
+  params: Record<string, unknown>;
+  status: InferenceJobStatus;
+  stage: InferenceStage;
+  attempts: number;
+  /** Why it failed; on a queued job, why the last attempt failed before the retry. */
+  error: string | null;
+  /** The id of the user who submitted it. */
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  resultId: string | null;
+};
+
+export type ValidationStatus = 'pending' | 'approved' | 'rejected';
+
+export type Segment = {
+  number: number;
+  labelValue: number;
+  label: string;
+  /** RGB, 0–255. */
+  color: [number, number, number] | number[];
+  voxelCount: number;
+  volumeCm3: number;
+};
+
+export type SegmentationResult = {
+  id: string;
+  jobId: string;
+  studyInstanceUid: string;
+  /** YYYYMMDD or ''. */
+  studyDate: string;
+  studyDescription: string;
+  patient: { key: string | null; patientId: string; patientName: string };
+  sourceSeriesUid: string;
+  segSeriesUid: string;
+  segSopInstanceUid: string;
+  model: string;
+  modelVersion: string;
+  createdAt: string;
+  validation: { status: ValidationStatus; comment: string | null; by: string | null; at: string | null };
+  segments: Segment[];
+};
+
+export type HistoryPoint = { resultId: string; studyInstanceUid: string; studyDate: string; volumeCm3: number; validationStatus: string };
+
+/** One label's volume across the patient's studies (same model), oldest study first. */
+export type VolumeHistory = { label: string; points: HistoryPoint[] }[];
+
+export type SegmentationDetail = { result: SegmentationResult; history: VolumeHistory };
+
+export type KeySlice = {
+  segmentNumber: number;
+  label: string;
+  /** 0-based, along the source volume. */
+  sliceIndex: number;
+  sopInstanceUid: string;
+  /** PNG of the source slice. */
+  imageUrl: string;
+  /** PNG of the same size: the segment in its colour, transparent elsewhere. */
+  maskUrl: string;
+};

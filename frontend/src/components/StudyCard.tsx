@@ -1,18 +1,24 @@
 import { useState, type FormEvent } from 'react';
 import { apiFetch } from '../api/client';
-import type { GroupRef, SessionUser, StudyDetail } from '../api/types';
+import type { GroupRef, InferenceJob, InferenceModels, SegmentationResult, SessionUser, StudyDetail } from '../api/types';
 import { useAction } from '../api/useAction';
+import type { Loaded } from '../api/useLoad';
 import { formatStudyDate } from '../lib/format';
 import { moveTargets, orderSeries } from '../lib/patients';
+import { MAX_JOB_SERIES, toggleSeries, unselectableReason, validSelection } from '../lib/segmentation';
 import { canShareStudy, viewerHref } from '../lib/studies';
+import { LoadStatus } from './DataTable';
 import { ActionFeedback } from './Feedback';
 import { Field } from './Field';
+import { SegmentationResults } from './SegmentationResults';
+import { SegmentationRunner } from './SegmentationRunner';
 import { SeriesCard } from './SeriesCard';
 import { StudySharing } from './StudySharing';
 
 /**
  * One study of a patient, with its series. Admins may also move it to another group (out of
- * the inbox, say) or delete it from Orthanc and the registry, after confirming.
+ * the inbox, say) or delete it from Orthanc and the registry, after confirming. Below the
+ * series, its segmentation results; roles that run models also tick series and run them here.
  */
 export function StudyCard({
   study,
@@ -21,6 +27,9 @@ export function StudyCard({
   onChanged,
   onDeleted,
   onReload,
+  models,
+  results,
+  onSegmentationSettled,
 }: {
   study: StudyDetail;
   user: SessionUser;
@@ -29,6 +38,12 @@ export function StudyCard({
   onChanged: (study: StudyDetail) => void;
   onDeleted: (studyInstanceUid: string) => void;
   onReload: () => void;
+  /** The inference service's models; null when the user may not run them. */
+  models: Loaded<InferenceModels> | null;
+  /** The patient's segmentation results (this study's are picked out here). */
+  results: { data: SegmentationResult[] | null; error: string | null };
+  /** A job of this study ended: its result (and SEG series) can be loaded. */
+  onSegmentationSettled: (job: InferenceJob) => void;
 }) {
   const uid = study.studyInstanceUid;
   const uidPath = `/api/studies/${encodeURIComponent(uid)}`;
@@ -36,6 +51,10 @@ export function StudyCard({
   const [confirming, setConfirming] = useState(false);
   const [sharing, setSharing] = useState(false);
   const [target, setTarget] = useState('');
+  // Series ticked as model input, in the order ticked (the order of a multi-channel model's inputs).
+  const [ticked, setTicked] = useState<string[]>([]);
+  const selected = validSelection(ticked, study.series);
+  const studyResults = results.data?.filter((result) => result.studyInstanceUid === uid) ?? null;
   const admin = user.role === 'admin';
   const targets = moveTargets(groups, study);
   const chosenTarget = targets.some((group) => group.id === target) ? target : (targets[0]?.id ?? '');
@@ -152,10 +171,31 @@ export function StudyCard({
       ) : (
         <ul className="series-grid" aria-label={`Series of ${title}`}>
           {orderSeries(study.series).map((series) => (
-            <SeriesCard key={series.seriesInstanceUid} series={series} />
+            <SeriesCard
+              key={series.seriesInstanceUid}
+              series={series}
+              selection={
+                models
+                  ? {
+                      checked: selected.includes(series.seriesInstanceUid),
+                      reason: unselectableReason(series),
+                      disabled: selected.length >= MAX_JOB_SERIES,
+                      onChange: (checked) => setTicked(toggleSeries(selected, series.seriesInstanceUid, checked)),
+                    }
+                  : undefined
+              }
+            />
           ))}
         </ul>
       )}
+
+      <section className="segmentation-section" aria-labelledby={`segmentation-${uid}-heading`} data-testid="segmentation-panel">
+        <h3 id={`segmentation-${uid}-heading`}>Segmentation</h3>
+        {models && <SegmentationRunner study={study} selected={selected} models={models} onJobSettled={onSegmentationSettled} />}
+        <h4>Results</h4>
+        <LoadStatus state={{ data: studyResults, error: results.error }} errorTestId="segmentation-results-error" />
+        {studyResults && <SegmentationResults results={studyResults} series={study.series} />}
+      </section>
     </article>
   );
 }

@@ -1,14 +1,16 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { apiFetch } from '../api/client';
-import type { Patient, StudyDetail } from '../api/types';
+import { fetchModels, listResults } from '../api/segmentation';
+import type { InferenceModels, Patient, StudyDetail } from '../api/types';
 import { useGroupChoices } from '../api/useGroupChoices';
-import { useLoad } from '../api/useLoad';
+import { useLoad, type Loaded } from '../api/useLoad';
 import { useSession } from '../auth/session';
 import { LoadError, StatusText } from '../components/Feedback';
 import { StudyCard } from '../components/StudyCard';
 import { formatPersonName, formatStudyDate } from '../lib/format';
 import { formatSex } from '../lib/patients';
+import { mayRunInference } from '../lib/segmentation';
 
 type PatientAnswer = { patient: Patient; studies: StudyDetail[] };
 
@@ -19,6 +21,10 @@ export function PatientPage() {
   const loaded = useLoad((signal) => apiFetch<PatientAnswer>(path, { signal }), [path], 'This patient could not be loaded.');
   // Only admins move studies; everyone else needs no group list here.
   const groups = useGroupChoices(user?.role === 'admin' ? user : null);
+  // Segmentation: the patient's results for everyone; the models only for roles that run them.
+  const results = useLoad((signal) => listResults({ patientKey: key }, signal), [key], 'The segmentation results could not be loaded.');
+  const runner = user ? mayRunInference(user.role) : false;
+  const models = useLoad<InferenceModels | null>((signal) => (runner ? fetchModels(signal) : Promise.resolve(null)), [runner], 'The model list could not be loaded.');
   const [notice, setNotice] = useState<string | null>(null);
   if (!user) return null;
 
@@ -46,6 +52,11 @@ export function PatientPage() {
   }
 
   const { patient, studies } = data;
+  // A job ended: load the results again, and the studies, whose series now include the SEG.
+  const onSegmentationSettled = () => {
+    results.reload();
+    loaded.reload();
+  };
   return (
     <section data-testid="patient-page">
       <p className="breadcrumb">
@@ -90,6 +101,9 @@ export function PatientPage() {
             onChanged={replaceStudy}
             onDeleted={dropStudy}
             onReload={loaded.reload}
+            models={runner ? (models as Loaded<InferenceModels>) : null}
+            results={results}
+            onSegmentationSettled={onSegmentationSettled}
           />
         ))
       )}
