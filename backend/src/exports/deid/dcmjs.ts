@@ -15,6 +15,7 @@ type DcmjsApi = {
       write(dict: DicomDataset, stream: WriteStream, syntax: string, options?: object): number;
     };
     WriteBufferStream: new (size?: number, isLittleEndian?: boolean) => WriteStream;
+    DicomMetaDictionary: { dictionary: Record<string, { tag: string; vr: string; name: string } | undefined> };
   };
 };
 

@@ -12,6 +12,7 @@ export {
   deidOptions,
   deidMethodCodes,
   resolveAction,
+  type DeidAction,
   shiftDate,
   shiftDateTime,
   cleanText,

@@ -60,6 +60,8 @@ export function deidentifyPart10WithReport(file: Buffer, context: DeidContext): 
   const encapsulated = !NATIVE_SYNTAXES.has(syntax);
 
   const { dataset, report } = deidentifyDataset(message.dict, context);
+  // No value can be longer than the file (deflate compresses at most about 1032:1).
+  assertWritable(dataset, '', syntax === DEFLATED_LE ? source.length * 1032 : source.length);
 
   const sopClass = firstString(dataset['00080016']) ?? firstString(message.meta['00020002']);
   const originalInstance = firstString(message.meta['00020003']);
@@ -115,6 +117,22 @@ function nativePixelElement(el: Element): Buffer[] {
 
 // ---------------------------------------------------------------------------------------------
 // Reading
+
+/**
+ * Reads a Part-10 file as deidentifyPart10 does (ISO 2022 Japanese fallback, big-endian words
+ * swapped): the denaturalized dataset, its meta header and transfer syntax.
+ */
+export function readPart10Dataset(file: Buffer): { dataset: DicomDataset; meta: DicomDataset; transferSyntax: string } {
+  const { message } = readMessage(file);
+  const transferSyntax = firstString(message.meta['00020010']) ?? '';
+  if (transferSyntax === EXPLICIT_BE) swapBigEndianWords(message.dict);
+  return { dataset: message.dict, meta: message.meta, transferSyntax };
+}
+
+/** The bytes of the top-level Pixel Data element (header included) of an encapsulated Part-10 file. */
+export function encapsulatedPixelDataElement(file: Buffer): Buffer {
+  return locatePixelData(file);
+}
 
 function readMessage(file: Buffer): { message: { dict: DicomDataset; meta: DicomDataset }; source: Buffer } {
   try {
@@ -253,6 +271,31 @@ function withSingleCharacterSet(file: Buffer): Buffer {
     off = end;
   }
   throw new DeidentificationError('SpecificCharacterSet not found at the top level');
+}
+
+const BINARY_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'UN']);
+
+/**
+ * dcmjs sometimes misreads a malformed element (e.g. a UN element nested in a UN sequence comes back
+ * with a length read from the wrong bytes: a value larger than the whole file) and would then write
+ * it out — hundreds of megabytes for one such file. Refuse instead.
+ */
+function assertWritable(ds: DicomDataset, path: string, fileLength: number): void {
+  for (const [key, value] of Object.entries(ds)) {
+    const el = value as Element;
+    if (!el || typeof el !== 'object' || !Array.isArray(el.Value)) continue;
+    if (el.vr === 'SQ') {
+      el.Value.forEach((item, i) => {
+        if (item && typeof item === 'object') assertWritable(item as DicomDataset, `${path}${key}[${i}].`, fileLength);
+      });
+      continue;
+    }
+    if (!BINARY_VRS.has(el.vr)) continue;
+    for (const v of el.Value) {
+      const ok = v === null || v === undefined || ((v instanceof ArrayBuffer || ArrayBuffer.isView(v)) && v.byteLength <= fileLength);
+      if (!ok) throw new DeidentificationError(`element ${path}${key} (${el.vr}) was misread and cannot be written back`);
+    }
+  }
 }
 
 /** dcmjs leaves big-endian OW/OF/OL/OD/OV bytes as they are in the file: swap them to little endian. */

@@ -13,9 +13,9 @@
  *   same length. A sequence marked D keeps its items, but each item keeps only the attributes the
  *   table itself names (each processed by its own row): nothing the table does not know survives.
  * - Combined codes, resolved without knowing the IOD so that no attribute that was conformant
- *   becomes non-conformant: X/Z → Z; X/D, Z/D and X/Z/D → D when the element has a value (it may
- *   be Type 1), Z when it is empty; for sequences Z/D and X/Z/D → Z (an empty Type 2 sequence),
- *   X/D → D. X/Z/U* (reference sequences such as Source Image Sequence) → kept, and the instance
+ *   becomes non-conformant: X/Z → Z (it may be Type 2); Z/D and X/Z/D → D when the element has a
+ *   value (it may be Type 1), else Z, and Z for sequences (an empty Type 2 sequence); X/D → D when
+ *   the element (or sequence) has a value, else X. X/Z/U* (reference sequences such as Source Image Sequence) → kept, and the instance
  *   UIDs inside are replaced by their own U rows, so references stay resolvable.
  * - U: every value is replaced by context.mapUid(value), except well-known DICOM UIDs
  *   (1.2.840.10008.*). Only rows marked U are remapped: SOP Class, Transfer Syntax, coding
@@ -101,21 +101,22 @@ const methodText: Record<DeidOption, string> = {
 // ---------------------------------------------------------------------------------------------
 // The table, compiled per option set
 
-type Action =
+/** How one element is treated, after the options are applied to its row. */
+export type DeidAction =
   | 'remove'
   | 'zero'
   | 'dummy'
   /** D if the element has a value, else Z; for a sequence: Z. (Z/D, X/Z/D) */
   | 'dummyOrZero'
-  /** D if the element has a value, else Z; for a sequence: D. (X/D) */
-  | 'dummyOrZeroSeqDummy'
+  /** D if the element has a value, else X. (X/D) */
+  | 'dummyOrRemove'
   | 'keep'
   | 'clean'
   | 'shift'
   | 'uid'
   | 'references';
 
-const basicActions: Record<DeidRow['basic'], Action> = {
+const basicActions: Record<DeidRow['basic'], DeidAction> = {
   X: 'remove',
   Z: 'zero',
   D: 'dummy',
@@ -125,11 +126,11 @@ const basicActions: Record<DeidRow['basic'], Action> = {
   'X/Z': 'zero',
   'Z/D': 'dummyOrZero',
   'X/Z/D': 'dummyOrZero',
-  'X/D': 'dummyOrZeroSeqDummy',
+  'X/D': 'dummyOrRemove',
   'X/Z/U*': 'references',
 };
 
-type Compiled = { row: DeidRow; action: Action; basic: Action };
+type Compiled = { row: DeidRow; action: DeidAction; basic: DeidAction };
 
 /** Row lookup by 'GGGGEEEE' for the 627 single-tag rows. */
 const rowsByTag = new Map<string, DeidRow>();
@@ -150,8 +151,8 @@ function rowFor(tag: string): DeidRow {
 }
 
 /** The action for a row under the chosen options: an option's K beats its C, which beats the basic code. */
-export function resolveAction(row: DeidRow, options: ReadonlySet<DeidOption>): Action {
-  const codes: Action[] = [];
+export function resolveAction(row: DeidRow, options: ReadonlySet<DeidOption>): DeidAction {
+  const codes: DeidAction[] = [];
   if (options.has('retainPatientCharacteristics') && row.retainPatientCharacteristics) {
     codes.push(row.retainPatientCharacteristics === 'K' ? 'keep' : 'clean');
   }
@@ -434,7 +435,7 @@ function processSequence(el: Element, st: State, dummyItems: boolean): Element {
   return { vr: 'SQ', Value: items };
 }
 
-function applyAction(out: Dataset, key: string, el: Element, c: Compiled, action: Action, st: State): void {
+function applyAction(out: Dataset, key: string, el: Element, c: Compiled, action: DeidAction, st: State): void {
   const isSeq = el.vr === 'SQ';
   switch (action) {
     case 'remove':
@@ -453,12 +454,10 @@ function applyAction(out: Dataset, key: string, el: Element, c: Compiled, action
       else setValue(out, key, el, dummyValues(key, el, st), st);
       return;
     case 'dummyOrZero':
-    case 'dummyOrZeroSeqDummy':
-      if (isSeq) {
-        applyAction(out, key, el, c, action === 'dummyOrZero' || !hasValue(el) ? 'zero' : 'dummy', st);
-      } else {
-        applyAction(out, key, el, c, hasValue(el) ? 'dummy' : 'zero', st);
-      }
+      applyAction(out, key, el, c, !isSeq && hasValue(el) ? 'dummy' : 'zero', st);
+      return;
+    case 'dummyOrRemove':
+      applyAction(out, key, el, c, hasValue(el) ? 'dummy' : 'remove', st);
       return;
     case 'uid':
       out[key] = el.vr === 'UI' ? uidElement(el, st) : isSeq ? processSequence(el, st, false) : el;
@@ -487,6 +486,7 @@ function shiftElement(out: Dataset, key: string, el: Element, c: Compiled, st: S
       if (s === null) {
         // Not a date we can shift: it must not survive as it was.
         changed = true;
+        st.report.replaced += 1;
         return '';
       }
       if (days !== 0) st.report.shiftedDates += 1;
@@ -585,7 +585,7 @@ function processDataset(ds: Dataset, st: State, dummyItem: boolean): Dataset {
     if (group >= 0x6000 && group <= 0x60ff) {
       const removeWholeOverlay = overlayGroups?.has(upper.slice(0, 4)) ?? false;
       if (element === 0x3000 || element === 0x4000 || removeWholeOverlay) {
-        st.report.removed += 1; // (60xx,3000) / (60xx,4000) rows: X; the rest of a data-less overlay goes too
+        st.report.removed += 1; // (60xx,3000) / (60xx,4000) rows: X; the rest of an overlay whose data goes, goes too
         continue;
       }
     }
@@ -633,6 +633,8 @@ export function deidentifyDataset(
   const out = processDataset(dataset, st, false);
 
   const chosen = deidOptions.filter((o) => context.options.has(o));
+  const { patientName, patientId } = context.pseudonym;
+  if (!('00080005' in out) && /[^\x00-\x7f]/.test(patientName + patientId)) out['00080005'] = { vr: 'CS', Value: ['ISO_IR 192'] };
   if (!('00100010' in out)) out['00100010'] = { vr: 'PN', Value: [{ Alphabetic: context.pseudonym.patientName }] };
   if (!('00100020' in out)) out['00100020'] = { vr: 'LO', Value: [context.pseudonym.patientId] };
   out['00120062'] = { vr: 'CS', Value: ['YES'] };
