@@ -5,6 +5,10 @@ import { RequireRole } from './auth/RequireRole';
 import { RequireSession } from './auth/RequireSession';
 import { SessionProvider } from './auth/session';
 import { importRoles } from './lib/imports';
+import { exportRoles } from './lib/exports';
+import { AdminLedgerPage } from './pages/AdminLedgerPage';
+import { ExportJobPage } from './pages/ExportJobPage';
+import { ExportPage } from './pages/ExportPage';
 import { AppLayout } from './layout/AppLayout';
 import { AcceptInvitationPage } from './pages/AcceptInvitationPage';
 import { AdminAuditPage } from './pages/AdminAuditPage';
@@ -51,6 +55,10 @@ createRoot(document.getElementById('root')!).render(
               <Route path="/import" element={<ImportPage />} />
               <Route path="/imports/:id" element={<ImportJobPage />} />
             </Route>
+            <Route element={<RequireRole role={exportRoles} />}>
+              <Route path="/exports" element={<ExportPage />} />
+              <Route path="/exports/:id" element={<ExportJobPage />} />
+            </Route>
             <Route path="/status" element={<StatusPage />} />
             <Route path="/account/password" element={<ChangePasswordPage />} />
             <Route path="/account/sessions" element={<MySessionsPage />} />
@@ -61,6 +69,7 @@ createRoot(document.getElementById('root')!).render(
               <Route path="groups" element={<AdminGroupsPage />} />
               <Route path="sessions" element={<AdminSessionsPage />} />
               <Route path="audit" element={<AdminAuditPage />} />
+              <Route path="ledger" element={<AdminLedgerPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>

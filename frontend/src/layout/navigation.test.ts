@@ -24,14 +24,14 @@ describe('navigationSections', () => {
 
   it('lists the main pages, then Account, then Admin for admins', () => {
     expect(titlesAndLabels('admin')).toEqual([
-      [null, ['Patients', 'Studies', 'Import', 'System status', 'Viewer']],
+      [null, ['Patients', 'Studies', 'Import', 'Export', 'System status', 'Viewer']],
       ['Account', ['Password', 'Sessions', 'API tokens']],
-      ['Admin', ['Users', 'Groups', 'Sessions', 'Audit log']],
+      ['Admin', ['Users', 'Groups', 'Sessions', 'Audit log', 'Data-use ledger']],
     ]);
   });
 
   it('offers Import to the roles that may import, not to radiologists', () => {
-    expect(titlesAndLabels('researcher')[0]).toEqual([null, ['Patients', 'Studies', 'Import', 'System status', 'Viewer']]);
+    expect(titlesAndLabels('researcher')[0]).toEqual([null, ['Patients', 'Studies', 'Import', 'Export', 'System status', 'Viewer']]);
     expect(titlesAndLabels('radiologist')[0]).toEqual([null, ['Patients', 'Studies', 'System status', 'Viewer']]);
   });
 

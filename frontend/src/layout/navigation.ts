@@ -1,5 +1,6 @@
 import type { Role } from '../api/types';
 import { importRoles } from '../lib/imports';
+import { exportRoles } from '../lib/exports';
 
 export type NavSectionTitle = 'Account' | 'Admin';
 
@@ -12,6 +13,7 @@ export const navigation: NavItem[] = [
   { label: 'Patients', to: '/patients' },
   { label: 'Studies', to: '/studies' },
   { label: 'Import', to: '/import', roles: importRoles },
+  { label: 'Export', to: '/exports', roles: exportRoles },
   { label: 'System status', to: '/status' },
   { label: 'Viewer', to: '/viewer/', external: true },
   { label: 'Password', to: '/account/password', section: 'Account' },
@@ -21,6 +23,7 @@ export const navigation: NavItem[] = [
   { label: 'Groups', to: '/admin/groups', section: 'Admin', roles: ['admin'] },
   { label: 'Sessions', to: '/admin/sessions', section: 'Admin', roles: ['admin'] },
   { label: 'Audit log', to: '/admin/audit', section: 'Admin', roles: ['admin'] },
+  { label: 'Data-use ledger', to: '/admin/ledger', section: 'Admin', roles: ['admin'] },
 ];
 
 export function visibleNavigation(role: Role, items: NavItem[] = navigation): NavItem[] {

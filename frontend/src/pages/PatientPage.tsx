@@ -6,6 +6,7 @@ import type { InferenceModels, Patient, StudyDetail } from '../api/types';
 import { useGroupChoices } from '../api/useGroupChoices';
 import { useLoad, type Loaded } from '../api/useLoad';
 import { useSession } from '../auth/session';
+import { exportLink, exportRoles } from '../lib/exports';
 import { LoadError, StatusText } from '../components/Feedback';
 import { StudyCard } from '../components/StudyCard';
 import { formatPersonName, formatStudyDate } from '../lib/format';
@@ -84,6 +85,13 @@ export function PatientPage() {
             <dd>{studies.length}</dd>
           </div>
         </dl>
+        {user && exportRoles.includes(user.role) && studies.length > 0 && (
+          <p>
+            <Link to={exportLink({ patientKeys: [patient.key] })} data-testid="patient-export">
+              Export this patient…
+            </Link>
+          </p>
+        )}
       </header>
       <StatusText message={notice} testId="patient-notice" />
       <LoadError message={loaded.error} />
