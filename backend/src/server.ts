@@ -46,5 +46,7 @@ function stop(signal: string) {
   // Idle keep-alive sockets from nginx would otherwise hold close() open.
   (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
 }
+// A stray rejected promise must not take the whole gateway down with every request in flight.
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));

@@ -175,7 +175,12 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
           };
           const pending: Promise<Buffer>[] = [];
           for (let i = 0; i < instances.length; i++) {
-            while (pending.length < PREFETCH && i + pending.length < instances.length) pending.push(fetchFile(instances[i + pending.length]!));
+            while (pending.length < PREFETCH && i + pending.length < instances.length) {
+              const next = fetchFile(instances[i + pending.length]!);
+              // Prefetched files may fail after an earlier one already stopped the export: handled, not unhandled.
+              next.catch(() => undefined);
+              pending.push(next);
+            }
             const data = await pending.shift()!;
             const name = `${patientFolder}/${studyFolder}/${seriesFolder}/${pad(i + 1)}.dcm`;
             await append(name, data);
