@@ -22,6 +22,17 @@ export default defineConfig({
         },
       },
       {
+        // Long fault-injection runs: npm run test:soak (not part of ./stack test).
+        test: {
+          name: 'soak',
+          include: ['soak/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['frontend/e2e/**/*.test.ts'],

@@ -1,0 +1,39 @@
+// Order statistics for the benchmark figures: the usual median, and nearest-rank percentiles
+// (as bench/seg-encode.ts computes its p95).
+
+export const sorted = (values: number[]): number[] => [...values].sort((a, b) => a - b);
+
+/** Nearest-rank quantile: the smallest sample with at least q of the samples at or below it. */
+export function quantile(values: number[], q: number): number {
+  if (!values.length) return Number.NaN;
+  const s = sorted(values);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+/** The middle sample, or the mean of the two middle ones. */
+export function median(values: number[]): number {
+  if (!values.length) return Number.NaN;
+  const s = sorted(values);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export type Summary = { median: number; p95: number; min: number; max: number; n: number; samples: number[] };
+
+/**
+ * Median and p95 of samples. For figures where lower is better (latency, time) p95 is the
+ * 95th percentile; for rates (higher is better) it is the tail on the slow side, i.e. the
+ * 5th percentile of the rates (= the rate of a run at the p95 run time).
+ */
+export function summarize(samples: number[], better: 'lower' | 'higher'): Summary {
+  return {
+    median: median(samples),
+    p95: better === 'lower' ? quantile(samples, 0.95) : quantile(samples, 0.05),
+    min: Math.min(...samples),
+    max: Math.max(...samples),
+    n: samples.length,
+    samples,
+  };
+}
+
+export const round = (value: number, digits = 2): number => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value);
