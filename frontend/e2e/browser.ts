@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const artifactsDir = resolve(import.meta.dirname, '../../artifacts/e2e');
 
@@ -23,3 +23,21 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const screenshotPath = (name: string) => join(artifactsDir, `${name}.png`);
+
+/**
+ * Signs in as the first admin the launcher printed and makes the forced password change,
+ * leaving the page on the dashboard.
+ */
+export async function signInFirstAdmin(page: Page, url: string, generatedPassword: string, newPassword: string): Promise<void> {
+  await page.goto(`${url}/`);
+  await page.getByTestId('login-form').waitFor();
+  await page.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
+  await page.getByLabel(/password/i).fill(generatedPassword);
+  await page.getByRole('button', { name: /sign in/i }).click();
+  await page.getByTestId('change-password-form').waitFor();
+  await page.getByLabel('Current password').fill(generatedPassword);
+  await page.getByLabel('New password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Repeat new password').fill(newPassword);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.waitForURL((current) => current.pathname !== '/account/password');
+}

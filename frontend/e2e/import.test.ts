@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshotPath } from './browser.js';
+import { launchChromium, screenshotPath, signInFirstAdmin } from './browser.js';
 import { launchStack, printedAdminPassword, repoRoot, stackEnvironment, stopStack, type StackProcess } from './stack-process.js';
 
 const ctDir = join(repoRoot, '../shared/data/ct-volume-pancreas-tcia');
@@ -30,18 +30,7 @@ describe('importing a folder from the dashboard', () => {
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 
     // The printed first admin, held to a password change as in stack.test.ts.
-    const generated = printedAdminPassword(stack.output())!;
-    await page.goto(`${stack.url}/`);
-    await page.getByTestId('login-form').waitFor();
-    await page.getByLabel(/e-?mail/i).fill('first.admin@e2e.test');
-    await page.getByLabel(/password/i).fill(generated);
-    await page.getByRole('button', { name: /sign in/i }).click();
-    await page.getByTestId('change-password-form').waitFor();
-    await page.getByLabel('Current password').fill(generated);
-    await page.getByLabel('New password', { exact: true }).fill('e2e-import-admin-secret-2026');
-    await page.getByLabel('Repeat new password').fill('e2e-import-admin-secret-2026');
-    await page.getByRole('button', { name: 'Change password' }).click();
-    await page.waitForURL((url) => url.pathname !== '/account/password');
+    await signInFirstAdmin(page, stack.url, printedAdminPassword(stack.output())!, 'e2e-import-admin-secret-2026');
   });
 
   afterAll(async () => {
