@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, openSync, closeSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInferenceServer } from '../infra/inference/server.js';
 import { findFreePorts } from '../infra/src/ports.js';
@@ -74,6 +75,9 @@ class BackendProcess {
   }
 }
 
+/** No keep-alive: a socket the backend is just closing (idle timeout) must not turn into "no answer". */
+const freshConnections = new Agent({ pipelining: 0 });
+
 type Answer = { status: number; ms: number; body: unknown; text: string; headers: Headers };
 
 /** One request with a hard client-side timeout: a hang shows as status 0 ("no answer"), not as a stuck test. */
@@ -90,7 +94,8 @@ async function call(base: string, path: string, init: { method?: string; cookie?
       headers,
       body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
       signal: AbortSignal.timeout(init.timeoutMs ?? 10_000),
-    });
+      dispatcher: freshConnections,
+    } as RequestInit);
     const buffer = Buffer.from(await response.arrayBuffer());
     const text = /json|text/.test(response.headers.get('content-type') ?? '') ? buffer.toString('utf8') : `<${buffer.length} bytes ${response.headers.get('content-type')}>`;
     let body: unknown = null;
@@ -101,7 +106,7 @@ async function call(base: string, path: string, init: { method?: string; cookie?
     }
     return { status: response.status, ms: Date.now() - started, body, text, headers: response.headers };
   } catch (error) {
-    return { status: 0, ms: Date.now() - started, body: null, text: `no answer: ${(error as Error).message}`, headers: new Headers() };
+    return { status: 0, ms: Date.now() - started, body: null, text: `no answer: ${(error as Error).message}${(error as { cause?: Error }).cause ? ` (${(error as { cause: Error }).cause.message})` : ''}`, headers: new Headers() };
   }
 }
 
@@ -339,37 +344,59 @@ describe('faults: backend killed, Orthanc and Redis down (backend as its own pro
     });
   });
 
-  // BUG-F5 (narrow window): a study is registered only after its first instance is in
-  // Orthanc (StudyClaims.decide). A kill between the two leaves an instance in Orthanc with no
-  // registry row; the next start cannot tell it came from the killed import, so importing the
-  // same files again — what the failed import's message tells the user to do — is refused for
-  // the whole study ("already in the archive without an owning group"). Simulated here by
-  // putting one instance of a new study straight into Orthanc, exactly the state such a kill
-  // leaves, then importing the series that contains it.
-  it.fails('completes a re-import after a kill that fell between storing a new study\'s first instance and registering it — fails today: BUG-F5', { timeout: 60_000 }, async () => {
+  // BUG-F5 (fixed; narrow window): a study is registered only after its first instance is in
+  // Orthanc (StudyClaims.decide). A kill between the two used to leave an instance in Orthanc
+  // that the next start could not tie to the killed import, so importing the same files again
+  // was refused for the whole study. Imports now write a durable pending claim before the first
+  // store (studies/pending-claims.ts). Simulated here by the exact state such a kill leaves: the
+  // pending claim of an import that was running, and one instance of the new study in Orthanc.
+  it('completes a re-import after a kill that fell between storing a new study\'s first instance and registering it, owned by the import\'s group (BUG-F5)', { timeout: 60_000 }, async () => {
     const studyUid = freshUid();
     const seriesUid = freshUid();
     const series = folderFiles('ct-volume-pancreas-tcia')
       .filter((f) => f.name.endsWith('.dcm'))
       .map((f, i) => ({ name: `window/${i}.dcm`, data: rewriteDicom(f.data, { StudyInstanceUID: studyUid, SeriesInstanceUID: seriesUid, SOPInstanceUID: freshUid() }) }));
+    // The import the kill interrupted: open, with its pending claim written before the store.
+    const open = await call(base, '/api/imports', { method: 'POST', cookie: researcher.cookie, json: { groupId: researcher.groupId } });
+    expect(open.status, open.text).toBe(201);
+    const killedImport = (open.body as { import: { id: string } }).import.id;
+    db.$client.prepare('INSERT INTO pending_claims (study_instance_uid, owner_group_id, import_job_id, created_by) VALUES (?, ?, ?, NULL)').run(studyUid, researcher.groupId, killedImport);
+    await backend.kill9();
     const direct = await fetch(`${services.orthanc.url}/instances`, { method: 'POST', headers: orthancAuth(), body: new Uint8Array(series[0]!.data) });
     expect(direct.status).toBe(200);
-    deliberateOrphans.add(((await direct.json()) as { ParentStudy: string }).ParentStudy);
-    await backend.kill9();
     await backend.start();
     const again = await call(base, `/api/imports?groupId=${researcher.groupId}`, { method: 'POST', cookie: researcher.cookie, body: form(series), timeoutMs: 60_000 });
     expect(again.status, again.text).toBe(201);
     expect((again.body as { import: ImportJob }).import.counters).toMatchObject({ instancesStored: series.length - 1, duplicates: 1, rejected: 0 });
+    const row = db.$client.prepare('SELECT owner_group_id AS owner, instance_count AS count FROM studies WHERE study_instance_uid = ?').get(studyUid) as { owner: string; count: number };
+    expect(row).toEqual({ owner: researcher.groupId, count: series.length });
+    expect(db.$client.prepare('SELECT COUNT(*) AS n FROM pending_claims WHERE study_instance_uid = ?').get(studyUid)).toEqual({ n: 0 });
+    await expectRegistryMatchesOrthanc();
   });
 
-  // BUG-F6 (found by fuzz.test.ts when a file crashed Orthanc mid-import): ImportRun.storeInstance
-  // catches errors of the POST /instances, but not of the claim decision that follows
-  // (StudyClaims.decide → readStudyFromOrthanc). When Orthanc stops answering between the two,
-  // processFile throws, ImportRun.spawn only logs it, and the file is lost: no outcome row, the
-  // counters do not add up, the import still ends "completed", and the instance Orthanc stored is
-  // left without a registry row. Reproduced with a proxy in front of Orthanc that accepts stores
-  // but drops the study reads that follow.
-  it.fails('gives every file of an import an outcome when Orthanc fails right after storing it — fails today: BUG-F6, files vanish and the import says completed', { timeout: 60_000 }, async () => {
+  it('refuses a re-import into a study that reached Orthanc unclaimed when no import of the group left a pending claim for it', { timeout: 60_000 }, async () => {
+    const studyUid = freshUid();
+    const seriesUid = freshUid();
+    const series = folderFiles('ct-volume-pancreas-tcia')
+      .filter((f) => f.name.endsWith('.dcm'))
+      .slice(0, 3)
+      .map((f, i) => ({ name: `foreign/${i}.dcm`, data: rewriteDicom(f.data, { StudyInstanceUID: studyUid, SeriesInstanceUID: seriesUid, SOPInstanceUID: freshUid() }) }));
+    const direct = await fetch(`${services.orthanc.url}/instances`, { method: 'POST', headers: orthancAuth(), body: new Uint8Array(series[0]!.data) });
+    expect(direct.status).toBe(200);
+    deliberateOrphans.add(((await direct.json()) as { ParentStudy: string }).ParentStudy);
+    const again = await call(base, `/api/imports?groupId=${researcher.groupId}`, { method: 'POST', cookie: researcher.cookie, body: form(series), timeoutMs: 60_000 });
+    expect(again.status, again.text).toBe(201);
+    expect((again.body as { import: ImportJob }).import.counters).toMatchObject({ instancesStored: 0, rejected: 3 });
+    expect(db.$client.prepare('SELECT COUNT(*) AS n FROM studies WHERE study_instance_uid = ?').get(studyUid)).toEqual({ n: 0 });
+    expect(db.$client.prepare('SELECT COUNT(*) AS n FROM pending_claims WHERE study_instance_uid = ?').get(studyUid)).toEqual({ n: 0 });
+  });
+
+  // BUG-F6 (fixed; found by fuzz.test.ts when a file crashed Orthanc mid-import): an error in the
+  // claim decision after a store (StudyClaims.decide → readStudyFromOrthanc) used to escape, and
+  // the file was lost: no outcome row, counters that did not add up, an import "completed".
+  // Reproduced with a proxy in front of Orthanc that accepts stores but drops the study reads
+  // that follow.
+  it('gives every file of an import an outcome when Orthanc fails right after storing it (BUG-F6)', { timeout: 60_000 }, async () => {
     const { createServer } = await import('node:http');
     const target = new URL(services.orthanc.url);
     const proxy = createServer((req, res) => {
@@ -404,11 +431,18 @@ describe('faults: backend killed, Orthanc and Redis down (backend as its own pro
       if (orphan) deliberateOrphans.add(orphan); // registered (if at all) in the other backend's database only
       const job = (answer.body as { import?: ImportJob }).import;
       console.info(`import through a failing Orthanc: ${answer.status} ${JSON.stringify(job?.counters ?? answer.text)} ${job?.status}`);
-      // Either the request fails as a whole (503), or each file has an outcome and the job says what went wrong.
-      if (answer.status === 201) {
-        expect(job!.counters.filesReceived).toBe(3);
-        expect(job!.counters.instancesStored + job!.counters.duplicates + job!.counters.rejected).toBe(3);
-      } else expect(answer.status).toBe(503);
+      // The archive stopped answering: the request fails as a whole (503 naming it), the import is
+      // failed, every file it received has an outcome, and the study keeps its owner in the pending claim.
+      expect(answer.status, answer.text).toBe(503);
+      expect(answer.text).toMatch(/orthanc_unavailable/);
+      const failed = otherDb.$client.prepare('SELECT id, status, files_received AS received, error FROM import_jobs').all() as { id: string; status: string; received: number; error: string }[];
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/Orthanc/) });
+      const outcomes = otherDb.$client.prepare('SELECT outcome, reason FROM import_files WHERE job_id = ?').all(failed[0]!.id) as { outcome: string; reason: string }[];
+      expect(outcomes.length).toBe(failed[0]!.received);
+      expect(outcomes.length).toBeGreaterThanOrEqual(1);
+      expect(outcomes[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/archive/) });
+      expect(otherDb.$client.prepare('SELECT owner_group_id AS owner FROM pending_claims WHERE study_instance_uid = ?').all(studyUid)).toEqual([{ owner: user.groupIds[0] }]);
     } finally {
       await other.kill9();
       otherDb.$client.close();
@@ -463,13 +497,7 @@ describe('faults: backend killed, Orthanc and Redis down (backend as its own pro
     // it.fails below, so the suite stays green and flags the day one is fixed.
     const knownHangs = new Set(['POST /dicom-web/studies (STOW-RS)']);
     const knownBugs: Record<string, string> = {
-      'GET /api/series/{uid}/thumbnail': 'BUG-F1: an unreachable Orthanc (undici connect error) is rethrown and ends as 500 internal_error',
-      'POST /api/imports (multipart)': 'BUG-F2: every file is "rejected: the archive could not be reached" and the import answers 201 completed',
-      'POST /api/imports/{id}/files': 'BUG-F2: same as the one-shot import (200, every file rejected)',
       'POST /dicom-web/studies (STOW-RS)': 'BUG-F3: STOW-RS never answers (the request hangs: Dicer stalls on the part stream undici destroyed when the connection was refused)',
-      'GET /dicom-web/studies (QIDO-RS)': 'BUG-F1: the connect error escapes orthancQido and ends as 500 internal_error',
-      'GET /dicom-web/series (QIDO-RS, admin)': 'BUG-F1: same as above',
-      'DELETE /api/studies/{uid}': 'BUG-F1: the connect error escapes deleteStudy and ends as 500 internal_error',
     };
 
     it('answers every route within a few seconds while Orthanc is down (nothing hangs), health 503 naming orthanc, the registry pages from the database', { timeout: 120_000 }, async () => {
@@ -601,11 +629,10 @@ describe('faults: backend killed, Orthanc and Redis down (backend as its own pro
       expect((await call(base, '/api/auth/login', { method: 'POST', json: { email: researcher.email, password: researcher.password } })).status).toBe(200);
     });
 
-    // BUG-F4: the BullMQ queue connection is made with maxRetriesPerRequest: null (BullMQ
-    // requires it), so queue.add() waits for Redis forever; a job submitted with an API token
-    // (which needs no Redis to authenticate) while Redis is down hangs the request instead of
-    // answering the documented 503 queue_unavailable.
-    it.fails('answers a segmentation job submitted with an API token while Redis is down within seconds (503 queue_unavailable) — fails today: BUG-F4, the request hangs', { timeout: 60_000 }, async () => {
+    // BUG-F4 (fixed): the BullMQ connection has maxRetriesPerRequest: null (BullMQ requires it),
+    // so queue.add() waited for Redis forever and a job submitted with an API token (which needs
+    // no Redis to authenticate) hung. The submit now checks the connection and bounds the add.
+    it('answers a segmentation job submitted with an API token while Redis is down within seconds (503 queue_unavailable) (BUG-F4)', { timeout: 60_000 }, async () => {
       await services.redis.stop();
       let answer: Answer;
       try {
@@ -615,6 +642,9 @@ describe('faults: backend killed, Orthanc and Redis down (backend as its own pro
       }
       expect(answer.status).toBe(503);
       expect(answer.ms).toBeLessThan(5_000);
+      expect(answer.text).toMatch(/queue_unavailable/);
+      // Refused up front: no job row was made for it.
+      expect(db.$client.prepare("SELECT COUNT(*) AS n FROM inference_jobs WHERE status = 'failed' AND error LIKE '%Redis%'").get()).toEqual({ n: 0 });
     });
 
     it('leaves no job half-made after the Redis outage: the queue works again once Redis is back', { timeout: 120_000 }, async () => {

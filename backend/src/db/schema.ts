@@ -209,6 +209,26 @@ export const importFiles = sqliteTable(
   (t) => [primaryKey({ columns: [t.jobId, t.seq] }), index('import_files_outcome_idx').on(t.jobId, t.outcome)],
 );
 
+/**
+ * A study an import is about to bring into Orthanc for the first time, written before the
+ * first instance is posted. If the backend dies between Orthanc storing that instance and
+ * the registry claiming the study, this row still says whose it is (registry sync and a
+ * re-import honour it); it is removed once the study is registered.
+ */
+export const pendingClaims = sqliteTable(
+  'pending_claims',
+  {
+    studyInstanceUid: text('study_instance_uid').notNull(),
+    ownerGroupId: text('owner_group_id')
+      .notNull()
+      .references(() => groups.id, { onDelete: 'cascade' }),
+    importJobId: text('import_job_id').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.studyInstanceUid, t.ownerGroupId] })],
+);
+
 export const studyShares = sqliteTable(
   'study_shares',
   {

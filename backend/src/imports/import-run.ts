@@ -12,7 +12,11 @@ import { importFiles, importJobs, type ImportOutcome } from '../db/schema.js';
 import type { AppDeps } from '../lib/context.js';
 import type { OrthancStoreAnswer, StudyClaims } from '../studies/study-claims.js';
 import { syncStudy } from '../studies/registry.service.js';
+import { fileMetaProblem, FILE_META_PEEK_BYTES } from '../orthanc/file-meta.js';
+import { isOrthancConnectionError, OrthancUnavailableError } from '../orthanc/client.js';
+import { AppError } from '../lib/errors.js';
 import { classifyFile, CLASSIFY_BYTES } from './classify.js';
+import { studyUidFromHead } from './study-uid.js';
 import { niftiToDicom, type NiftiSeriesForm } from './nifti/nifti-to-dicom.js';
 import { NiftiRejection, openNifti } from './nifti/nifti-volume.js';
 import { discard, formatBytes, spool, spooledBody, tempPath, TooLargeError, type Spooled } from './spool.js';
@@ -20,6 +24,8 @@ import { readZip, ZipRejection } from './zip-archive.js';
 
 /** Files up to this size are held in memory while they are stored; bigger ones go through a temp file. */
 export const MEMORY_FILE_BYTES = 32 * 1024 * 1024;
+/** What is kept of each file's start: enough to classify it and to check its File Meta group. */
+export const HEAD_BYTES = Math.max(CLASSIFY_BYTES, FILE_META_PEEK_BYTES);
 
 export type ImportCounters = { filesReceived: number; bytesReceived: number; instancesStored: number; duplicates: number; rejected: number; skipped: number };
 type FileRow = { name: string; outcome: ImportOutcome; reason: string | null; instances: number; studyInstanceUid: string | null };
@@ -80,6 +86,8 @@ function orthancRefusal(status: number, text: string): string {
 export class ImportRun {
   readonly counters: ImportCounters = { filesReceived: 0, bytesReceived: 0, instancesStored: 0, duplicates: 0, rejected: 0, skipped: 0 };
   readonly abort = new AbortController();
+  /** Set when the run had to stop for a reason the caller must hear (the archive is unreachable). */
+  failure: AppError | null = null;
   private readonly slots: Slots;
   private readonly inflight = new Set<Promise<void>>();
   private readonly ownWarnings: string[] = [];
@@ -136,6 +144,15 @@ export class ImportRun {
     this.dirty = true;
   }
 
+  /**
+   * Ends the whole run because the archive cannot be reached: every later file would fail the
+   * same way, so the upload stops and the caller is told so (503) instead of a list of rejections.
+   */
+  failRun(error: AppError): void {
+    this.failure ??= error;
+    if (!this.abort.signal.aborted) this.abort.abort(error);
+  }
+
   /** Posts one instance to Orthanc and settles whether the caller may keep it. */
   async storeInstance(body: Buffer | Readable, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
     // The whole store, answer read and noted, is one tracked operation, so a claim decision
@@ -153,26 +170,39 @@ export class ImportRun {
           this.claims.noteStored(answer);
           return answer;
         } catch (error) {
-          return { outcome: 'rejected', reason: `the archive could not be reached (${(error as Error).message}); import the file again later`, studyInstanceUid: null };
+          return this.unreachable(error);
         }
       })(),
     );
     if ('outcome' in posted) return posted;
     const answer = posted;
-    const access = await this.claims.access(answer.ParentStudy);
-    if (!access.allowed) {
-      if (answer.Status === 'Success') {
+    let access;
+    try {
+      access = await this.claims.access(answer.ParentStudy);
+      if (!access.allowed && answer.Status === 'Success') {
         await this.deps.orthanc.raw('DELETE', `/instances/${answer.ID}`).then((r) => r.body.dump());
         // The registry may have counted it meanwhile (change feed); count again.
         await syncStudy(this.deps, answer.ParentStudy).catch(() => undefined);
       }
-      return { outcome: 'rejected', reason: `refused: ${access.reason}`, studyInstanceUid: null };
+    } catch (error) {
+      // Stored, but whether it may stay could not be settled: the pending claim keeps its owner.
+      return this.unreachable(error, 'it reached the archive, but the archive stopped answering before the study could be registered');
     }
+    if (!access.allowed) return { outcome: 'rejected', reason: `refused: ${access.reason}`, studyInstanceUid: null };
     this.touchedStudies.add(answer.ParentStudy);
     if (answer.Status === 'Success') this.counters.instancesStored++;
     else this.counters.duplicates++;
     this.dirty = true;
     return { outcome: answer.Status === 'Success' ? 'stored' : 'duplicate', reason: null, studyInstanceUid: access.studyInstanceUid };
+  }
+
+  /** The outcome of a file whose store failed on the way; an unreachable archive ends the run. */
+  private unreachable(error: unknown, what = 'the archive could not be reached'): StoreOutcome {
+    if (isOrthancConnectionError(error)) {
+      this.failRun(error instanceof OrthancUnavailableError ? error : new OrthancUnavailableError((error as Error).message));
+      return { outcome: 'rejected', reason: `${what} (${(error as Error).message}); import the file again later`, studyInstanceUid: null };
+    }
+    return { outcome: 'rejected', reason: `${what} (${(error as Error).message}); import the file again later`, studyInstanceUid: null };
   }
 
   /**
@@ -206,10 +236,20 @@ export class ImportRun {
           return await this.processNifti(name, spooled, options.nifti);
         case 'dicom':
         case 'maybe-dicom': {
+          if (this.failure) return this.record({ name, outcome: 'rejected', reason: `not stored: ${this.failure.message}`, instances: 0, studyInstanceUid: null });
+          const metaProblem = fileMetaProblem(spooled.head, spooled.size);
+          if (metaProblem) return this.record({ name, outcome: 'rejected', reason: `not a readable DICOM file (${metaProblem})`, instances: 0, studyInstanceUid: null });
+          const studyUid = studyUidFromHead(spooled.head);
+          if (studyUid) this.claims.prepare(studyUid);
           const result = await this.storeInstance(spooledBody(spooled), spooled.size, kind.kind === 'maybe-dicom');
           return this.record({ name, ...result, instances: result.outcome === 'stored' ? 1 : 0 });
         }
       }
+    } catch (error) {
+      // Whatever went wrong, the file keeps an outcome: nothing received may vanish from the report.
+      if (isOrthancConnectionError(error)) this.failRun(error instanceof OrthancUnavailableError ? error : new OrthancUnavailableError((error as Error).message));
+      this.deps.log.error({ err: error, jobId: this.jobId, file: name }, 'import of one file failed');
+      this.record({ name, outcome: 'rejected', reason: `it could not be imported (${(error as Error).message})`, instances: 0, studyInstanceUid: null });
     } finally {
       done();
       await discard(spooled);
@@ -236,7 +276,7 @@ export class ImportRun {
         const release = await this.acquire();
         let entry: Spooled;
         try {
-          entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: CLASSIFY_BYTES });
+          entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
         } catch (error) {
           release();
           const reason = error instanceof TooLargeError ? `the entry is ${error.message}` : `the entry is corrupt (${(error as Error).message})`;

@@ -110,7 +110,7 @@ export async function uploadToImport({
   if (!input.body) throw badRequest('The upload is empty: send the files as multipart/form-data parts.');
 
   const startSeq = ctx.db.select({ last: max(importFiles.seq) }).from(importFiles).where(eq(importFiles.jobId, job.id)).get()?.last ?? 0;
-  const claims = new StudyClaims(ctx, ctx, { ownerGroupId: job.ownerGroupId, source: 'import', createdBy: user.id, actor: actorOf(ctx, user), via: `import ${job.id}` });
+  const claims = new StudyClaims(ctx, ctx, { ownerGroupId: job.ownerGroupId, source: 'import', createdBy: user.id, actor: actorOf(ctx, user), via: `import ${job.id}` }, job.id);
   const run = new ImportRun(ctx, job.id, claims, { filesReceived: job.filesReceived, bytesReceived: job.bytesReceived, instancesStored: job.instancesStored, duplicates: job.duplicates, rejected: job.rejected, skipped: job.skipped }, startSeq);
   activeRuns.set(job.id, run);
   ctx.db.update(importJobs).set({ status: 'processing', updatedAt: new Date() }).where(eq(importJobs.id, job.id)).run();
@@ -123,8 +123,10 @@ export async function uploadToImport({
   } catch (error) {
     failure = error;
   } finally {
+    // The archive became unreachable: that, not a list of rejected files, is the answer.
+    if (run.failure) failure = run.failure;
     await run.resyncStudies();
-    const cancelled = run.signal.aborted;
+    const cancelled = run.signal.aborted && !run.failure;
     run.flush({ status: cancelled ? 'cancelled' : 'open', ...(cancelled ? { finishedAt: new Date() } : {}) });
     run.close();
     activeRuns.delete(job.id);

@@ -5,8 +5,7 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import { AppError } from '../lib/errors.js';
-import { CLASSIFY_BYTES } from './classify.js';
-import { MEMORY_FILE_BYTES, type ImportRun } from './import-run.js';
+import { HEAD_BYTES, MEMORY_FILE_BYTES, type ImportRun } from './import-run.js';
 import { formatBytes, spool, TooLargeError } from './spool.js';
 
 export type UploadLimits = { maxRequestBytes: number; maxFileBytes: number; tmpDir: string };
@@ -65,7 +64,7 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
         stream.once('limit', () => (truncated = true));
         let spooled;
         try {
-          spooled = await spool(stream, { maxBytes: Number.MAX_SAFE_INTEGER, memoryBytes: MEMORY_FILE_BYTES, tmpDir: input.limits.tmpDir, headBytes: CLASSIFY_BYTES });
+          spooled = await spool(stream, { maxBytes: Number.MAX_SAFE_INTEGER, memoryBytes: MEMORY_FILE_BYTES, tmpDir: input.limits.tmpDir, headBytes: HEAD_BYTES });
         } catch (error) {
           release();
           if (error instanceof TooLargeError) run.record({ name, outcome: 'rejected', reason: `the file is ${error.message}`, instances: 0, studyInstanceUid: null });
@@ -97,6 +96,8 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
     settle();
   });
   const closed = once(parser, 'close').catch(() => undefined);
+  // A cancel or a failed run must wake a read loop that waits for slots.
+  run.signal.addEventListener('abort', settle, { once: true });
 
   let received = 0;
   try {
@@ -105,7 +106,7 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
       if (received > input.limits.maxRequestBytes) {
         throw new AppError(413, 'payload_too_large', `The upload is larger than ${formatBytes(input.limits.maxRequestBytes)}. Split it into several uploads to the same import.`);
       }
-      if (run.signal.aborted) throw new AppError(409, 'import_cancelled', 'The import was cancelled; the rest of the upload was not read.');
+      if (run.signal.aborted) throw run.failure ?? new AppError(409, 'import_cancelled', 'The import was cancelled; the rest of the upload was not read.');
       if (parseError) throw parseError;
       if (!parser.write(chunk)) await Promise.race([once(parser, 'drain'), new Promise<void>((resolve) => (wake = resolve))]);
       // Backpressure: stop reading while several received files still wait for a slot.

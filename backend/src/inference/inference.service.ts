@@ -11,12 +11,30 @@ import { syncStudy } from '../studies/registry.service.js';
 import { fetchModels, InferenceError } from './client.js';
 import type { InferenceQueue } from './queue.js';
 
+const PARAMS_MAX_DEPTH = 8;
+const PARAMS_MAX_BYTES = 16 * 1024;
+
+/** Walked with a stack, not recursion: a hostile nesting must not overflow ours either. */
+function paramsWithinBounds(params: Record<string, unknown>): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value: params, depth: 1 }];
+  while (stack.length) {
+    const { value, depth } = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > PARAMS_MAX_DEPTH) return false;
+    for (const child of Object.values(value)) stack.push({ value: child, depth: depth + 1 });
+  }
+  return Buffer.byteLength(JSON.stringify(params)) <= PARAMS_MAX_BYTES;
+}
+
 const seriesUid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a DICOM UID').max(64);
 export const submitJobInputSchema = z
   .object({
     seriesInstanceUids: z.array(seriesUid).min(1).max(8),
     model: z.string().trim().min(1).max(100).regex(/^[\w.-]+$/, 'a model name from GET /api/inference/models'),
-    params: z.record(z.string(), z.unknown()).default({}),
+    params: z
+      .record(z.string(), z.unknown())
+      .refine(paramsWithinBounds, `params must be a JSON object nested at most ${PARAMS_MAX_DEPTH} levels deep and at most ${PARAMS_MAX_BYTES / 1024} KiB long`)
+      .default({}),
   })
   .openapi('SubmitInferenceJob');
 export const validationInputSchema = z
@@ -87,6 +105,7 @@ export async function submitJob({ ctx, input, queue }: { ctx: RequestCtx; input:
   const { models } = await fetchModels(ctx.config.inference).catch(modelsUnavailable);
   if (!models.some((m) => m.name === input.model)) throw badRequest(`Unknown model "${input.model}". Available: ${models.map((m) => m.name).join(', ') || 'none'}.`);
 
+  if (!queue.connected()) throw new AppError(503, 'queue_unavailable', 'The job queue (Redis) is unreachable right now, so no job was created. Try again shortly.');
   const normalised = { ...input, seriesInstanceUids: uids };
   const key = requestKey(normalised);
   const studyInstanceUid = [...studyUids][0]!;

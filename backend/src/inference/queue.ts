@@ -18,7 +18,15 @@ function queueName(deps: AppDeps): string {
 }
 type Payload = { jobId: string };
 
-export type InferenceQueue = { add(jobId: string): Promise<void>; remove(jobId: string): Promise<void>; close(): Promise<void> };
+export type InferenceQueue = {
+  /** Whether Redis is connected right now; a submit is refused up front when it is not. */
+  connected(): boolean;
+  add(jobId: string): Promise<void>;
+  remove(jobId: string): Promise<void>;
+  close(): Promise<void>;
+};
+
+const QUEUE_ADD_TIMEOUT_MS = 5_000;
 
 /** BullMQ needs its own connections: blocking commands, no per-request retry limit. */
 function connection(deps: AppDeps): Redis {
@@ -32,14 +40,26 @@ export function createInferenceQueue(deps: AppDeps): InferenceQueue {
   const queue = new Queue<Payload>(queueName(deps), { connection: queueConnection, prefix: 'pd:bull' });
   queue.on('error', () => undefined);
   return {
+    connected: () => queueConnection.status === 'ready',
     add: async (jobId) => {
-      await queue.add('segment', { jobId }, {
-        jobId,
-        attempts: deps.config.inference.attempts,
-        backoff: { type: 'exponential', delay: deps.config.inference.backoffMs },
-        removeOnComplete: 1000,
-        removeOnFail: 1000,
-      });
+      // BullMQ's connection waits for Redis forever (maxRetriesPerRequest: null), so a request
+      // must not: refuse while disconnected, and give up on an add that does not come back.
+      if (queueConnection.status !== 'ready') throw new Error('Redis is not connected');
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          queue.add('segment', { jobId }, {
+            jobId,
+            attempts: deps.config.inference.attempts,
+            backoff: { type: 'exponential', delay: deps.config.inference.backoffMs },
+            removeOnComplete: 1000,
+            removeOnFail: 1000,
+          }),
+          new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`Redis did not answer within ${QUEUE_ADD_TIMEOUT_MS / 1000} s`)), QUEUE_ADD_TIMEOUT_MS))),
+        ]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     remove: async (jobId) => {
       const job = await queue.getJob(jobId);

@@ -38,7 +38,8 @@ class Cancelled extends Error {}
  */
 export async function runInferenceJob(deps: AppDeps, jobId: string): Promise<void> {
   const job = deps.db.select().from(inferenceJobs).where(eq(inferenceJobs.id, jobId)).get();
-  if (!job || job.status === 'cancelled' || job.status === 'completed') return;
+  // A failed job stays failed: its queue entry may still arrive late (an add that timed out).
+  if (!job || job.status === 'cancelled' || job.status === 'completed' || job.status === 'failed') return;
   deps.db.update(inferenceJobs).set({ status: 'running', attempts: job.attempts + 1, updatedAt: new Date() }).where(eq(inferenceJobs.id, jobId)).run();
   const check = () => {
     if (cancelled(deps, jobId)) throw new Cancelled();

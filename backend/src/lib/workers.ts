@@ -1,5 +1,6 @@
 import { closeStaleImports } from '../imports/imports.service.js';
 import { startRegistrySync, type RegistrySync } from '../studies/change-feed.js';
+import { prunePendingClaims } from '../studies/pending-claims.js';
 import { startInferenceWorker } from '../inference/queue.js';
 import { cleanUpExports } from '../exports/exports.service.js';
 import type { AppDeps } from './context.js';
@@ -10,6 +11,7 @@ export type Workers = { registry: RegistrySync; stop: () => Promise<void> };
 export function startWorkers(deps: AppDeps): Workers {
   const interrupted = closeStaleImports(deps, 'startup');
   if (interrupted) deps.log.warn({ imports: interrupted }, 'imports interrupted by the last shutdown were marked failed');
+  prunePendingClaims(deps.db);
   void cleanUpExports(deps, 'startup');
   const registry = startRegistrySync(deps);
   const inference = startInferenceWorker(deps);

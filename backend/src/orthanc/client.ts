@@ -1,4 +1,5 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, errors, request, type Dispatcher } from 'undici';
+import { AppError } from '../lib/errors.js';
 
 export type OrthancClientOptions = { url: string; user: string; password: string; timeoutMs: number };
 
@@ -9,6 +10,31 @@ export class OrthancError extends Error {
   ) {
     super(message);
   }
+}
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+
+/** The archive could not be talked to at all (down, frozen, unreachable): 503 naming it, not a 500. */
+export class OrthancUnavailableError extends AppError {
+  constructor(cause: string) {
+    super(503, 'orthanc_unavailable', `The image archive (Orthanc) cannot be reached right now (${cause}). Try again in a moment.`);
+  }
+}
+
+/** Connection-level failures of a request to Orthanc, told apart from the caller's own abort. */
+export function isOrthancConnectionError(error: unknown): boolean {
+  if (error instanceof OrthancUnavailableError) return true;
+  if (error instanceof errors.ConnectTimeoutError || error instanceof errors.HeadersTimeoutError || error instanceof errors.SocketError || error instanceof errors.BodyTimeoutError) return true;
+  const code = (error as { code?: string } | null)?.code ?? (error as { cause?: { code?: string } } | null)?.cause?.code;
+  return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
+}
+
+function describeConnectionError(error: unknown): string {
+  if (error instanceof errors.ConnectTimeoutError) return 'connection timed out';
+  if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) return 'it did not answer in time';
+  if (error instanceof errors.SocketError) return 'the connection broke off';
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNREFUSED' ? 'connection refused' : code ? code : (error as Error).message;
 }
 
 /**
@@ -39,13 +65,18 @@ export class OrthancClient {
     path: string,
     init: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions['body']; signal?: AbortSignal } = {},
   ): Promise<Dispatcher.ResponseData> {
-    return request(`${this.baseUrl}${path}`, {
-      method,
-      dispatcher: this.agent,
-      headers: { authorization: this.authorization, ...init.headers },
-      body: init.body,
-      signal: init.signal,
-    });
+    try {
+      return await request(`${this.baseUrl}${path}`, {
+        method,
+        dispatcher: this.agent,
+        headers: { authorization: this.authorization, ...init.headers },
+        body: init.body,
+        signal: init.signal,
+      });
+    } catch (error) {
+      if (!init.signal?.aborted && isOrthancConnectionError(error)) throw new OrthancUnavailableError(describeConnectionError(error));
+      throw error;
+    }
   }
 
   async json<T>(method: Dispatcher.HttpMethod, path: string, init: { body?: unknown; signal?: AbortSignal } = {}): Promise<T> {
@@ -54,7 +85,13 @@ export class OrthancClient {
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
       signal: init.signal,
     });
-    const text = await response.body.text();
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      if (!init.signal?.aborted && isOrthancConnectionError(error)) throw new OrthancUnavailableError(describeConnectionError(error));
+      throw error;
+    }
     if (response.statusCode >= 400) throw new OrthancError(response.statusCode, `Orthanc answered ${response.statusCode} to ${method} ${path}: ${text.slice(0, 300)}`);
     return (text ? JSON.parse(text) : null) as T;
   }

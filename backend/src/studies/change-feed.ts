@@ -5,6 +5,7 @@
 import { eq } from 'drizzle-orm';
 import { groups, series, studies, systemState } from '../db/schema.js';
 import type { AppDeps } from '../lib/context.js';
+import { claimLeftByEndedImport, dropPendingClaims } from './pending-claims.js';
 import { applySnapshot, inboxGroupId, readStudyFromOrthanc, type ApplyResult, type Claim, type StudySnapshot } from './registry.service.js';
 
 const SEQ_KEY = 'orthanc.changes.seq';
@@ -28,6 +29,9 @@ function saveSeq(deps: AppDeps, seq: number): void {
  * instance lands): wait until Orthanc calls the study stable, then the inbox.
  */
 async function attribution(deps: AppDeps, snapshot: StudySnapshot): Promise<Claim | null> {
+  // An import that died between storing and claiming left a note saying whose the study is.
+  const pending = claimLeftByEndedImport(deps.db, snapshot.studyInstanceUid);
+  if (pending) return { ownerGroupId: pending.ownerGroupId, source: 'import', createdBy: pending.createdBy, via: `import ${pending.importJobId}, registered after it ended before claiming the study` };
   const origin = snapshot.firstInstanceId ? await deps.orthanc.json<InstanceOrigin>('GET', `/instances/${snapshot.firstInstanceId}/metadata?expand`) : {};
   if (origin.Origin === 'DicomProtocol') {
     const aet = (origin.RemoteAET ?? '').trim();
@@ -45,7 +49,9 @@ export async function refreshStudy(deps: AppDeps, orthancStudyId: string): Promi
   const snapshot = await readStudyFromOrthanc(deps, orthancStudyId);
   const known = snapshot && deps.db.select({ uid: studies.studyInstanceUid }).from(studies).where(eq(studies.studyInstanceUid, snapshot.studyInstanceUid)).get();
   const claim = snapshot && !known && snapshot.series.length > 0 ? await attribution(deps, snapshot) : null;
-  return applySnapshot(deps.db, { orthancId: orthancStudyId, snapshot, claim: claim ?? undefined });
+  const result = applySnapshot(deps.db, { orthancId: orthancStudyId, snapshot, claim: claim ?? undefined });
+  if (result.kind === 'created') dropPendingClaims(deps.db, result.studyInstanceUid);
+  return result;
 }
 
 async function parentStudyOfSeries(deps: AppDeps, orthancSeriesId: string): Promise<string | null> {

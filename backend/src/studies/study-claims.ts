@@ -7,6 +7,7 @@ import type { AppDeps } from '../lib/context.js';
 import { applySnapshot, readStudyFromOrthanc, registeredStudy, type Claim } from './registry.service.js';
 import { groups } from '../db/schema.js';
 import { eq } from 'drizzle-orm';
+import { claimLeftByEndedImport, dropPendingClaims, notePendingClaim } from './pending-claims.js';
 
 export type OrthancStoreAnswer = { ID: string; ParentStudy: string; ParentSeries: string; ParentPatient: string; Status: 'Success' | 'AlreadyStored' | string };
 
@@ -16,13 +17,28 @@ export class StudyClaims {
   private readonly decisions = new Map<string, Promise<StudyAccess>>();
   private readonly newlyStored = new Set<string>();
   private readonly posts = new Set<Promise<unknown>>();
+  private readonly prepared = new Set<string>();
   readonly warnings: string[] = [];
 
   constructor(
     private readonly deps: AppDeps,
     private readonly caller: Caller,
     private readonly claim: Claim,
+    /** Set for imports: their new studies get a durable pending claim before the first store. */
+    private readonly importJobId?: string,
   ) {}
+
+  /**
+   * Called before an instance of `studyInstanceUid` is posted. For a study the registry does
+   * not know, writes the pending claim first, so a crash right after Orthanc stores it
+   * cannot leave the study without its owner.
+   */
+  prepare(studyInstanceUid: string): void {
+    if (!this.importJobId || this.prepared.has(studyInstanceUid)) return;
+    this.prepared.add(studyInstanceUid);
+    if (registeredStudy(this.deps.db, studyInstanceUid)) return;
+    notePendingClaim(this.deps.db, { studyInstanceUid, ownerGroupId: this.claim.ownerGroupId, importJobId: this.importJobId, createdBy: this.claim.createdBy });
+  }
 
   /** Wraps a POST /instances so a claim decision can wait for every store already under way. */
   track<T>(post: Promise<T>): Promise<T> {
@@ -41,6 +57,8 @@ export class StudyClaims {
     if (!decision) {
       decision = this.decide(orthancStudyId);
       this.decisions.set(orthancStudyId, decision);
+      // A decision that could not be made (Orthanc failed) is asked again by the next file.
+      decision.catch(() => this.decisions.delete(orthancStudyId));
     }
     return decision;
   }
@@ -67,8 +85,13 @@ export class StudyClaims {
         await Promise.allSettled([...this.posts]);
         foreign = foreign.filter((id) => !this.newlyStored.has(id));
       }
-      if (foreign.length) return { allowed: false, studyInstanceUid: uid, reason: 'the study is already in the archive without an owning group; ask an admin to assign it' };
+      // Instances left by an earlier import of this group that died before claiming the study are its own.
+      if (foreign.length && !claimLeftByEndedImport(this.deps.db, uid, this.claim.ownerGroupId)) {
+        if (this.importJobId) dropPendingClaims(this.deps.db, uid, { ownerGroupId: this.claim.ownerGroupId, importJobId: this.importJobId });
+        return { allowed: false, studyInstanceUid: uid, reason: 'the study is already in the archive without an owning group; ask an admin to assign it' };
+      }
       const result = applySnapshot(this.deps.db, { orthancId: orthancStudyId, snapshot, claim: this.claim });
+      dropPendingClaims(this.deps.db, uid);
       if (result.kind === 'created' || result.kind === 'updated') {
         if (result.patientNameConflict) this.warn(result.patientNameConflict);
       }
@@ -78,6 +101,7 @@ export class StudyClaims {
       if (!canReadStudy(this.deps.db, this.caller, uid)) return { allowed: false, studyInstanceUid: uid, reason: 'the study belongs to a group you cannot access' };
       const result = applySnapshot(this.deps.db, { orthancId: orthancStudyId, snapshot });
       if ((result.kind === 'created' || result.kind === 'updated') && result.patientNameConflict) this.warn(result.patientNameConflict);
+      if (this.importJobId) dropPendingClaims(this.deps.db, uid);
     }
     if (!canReadStudy(this.deps.db, this.caller, uid)) return { allowed: false, studyInstanceUid: uid, reason: 'the study belongs to a group you cannot access' };
     if (registered.ownerGroupId !== this.claim.ownerGroupId) {
