@@ -583,18 +583,6 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
     }
   }
 
-  /**
-   * 5xx answers (or missing answers) already understood and reported, each with its own
-   * it.fails reproduction below: the random run still counts them, but does not fail on them.
-   */
-  function knownBug(finding: Finding): string | null {
-    const crashed = orthancCrashes.find((c) => finding.input.startsWith(`${c.batch} `));
-    if (crashed?.metaOverflow) return 'BUG-Z1 (Orthanc crashed on an overflowing file meta header; what followed in that batch, e.g. the BUG-F3 STOW hang)';
-    if (finding.category === 'multipart-stow' && finding.status === 500 && /internal_error/.test(finding.answer)) return 'BUG-Z2 (STOW-RS: a multipart body that ends early is a 500)';
-    if (/inference\/jobs/.test(finding.input) && finding.status === 500 && /nested|huge/.test(finding.input)) return 'BUG-Z3 (params nested too deep: JSON.stringify RangeError, 500)';
-    return null;
-  }
-
   beforeAll(async () => {
     services = await startTestServices();
     const [inferencePort, backendPort] = await findFreePorts(2);
@@ -722,13 +710,11 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       await checkProcess(`STOW batch ${batch}`);
     }
     console.info(`Orthanc crashes during the DICOM fuzz: ${JSON.stringify(orthancCrashes, null, 2)}`);
-    // Orthanc may only have died on a file with an overflowing meta header (BUG-Z1, reproduced on its own below).
-    expect(orthancCrashes.filter((c) => /^(import|stow)/.test(c.batch) && !c.metaOverflow)).toEqual([]);
-    expect(of('dicom-import').filter((f) => !knownBug(f))).toEqual([]);
-    expect(of('dicom-stow').filter((f) => !knownBug(f))).toEqual([]);
-    // In a batch during which Orthanc died, files whose claim decision was under way when it
-    // went are lost without an outcome (BUG-F6, reproduced in faults.test.ts); elsewhere never.
-    expect(violations.filter((v) => !orthancCrashes.some((c) => v.startsWith(`${c.batch}:`)))).toEqual([]);
+    // Orthanc never dies: files with an overflowing meta header (BUG-Z1) are refused before it sees them.
+    expect(orthancCrashes).toEqual([]);
+    expect(of('dicom-import')).toEqual([]);
+    expect(of('dicom-stow')).toEqual([]);
+    expect(violations).toEqual([]);
   });
 
   it('mutated ZIPs, lying sizes, overlapping entries, bombs, many entries and deep names through /api/imports: never a 5xx', { timeout: 150_000 }, async () => {
@@ -775,8 +761,8 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       if (sent.status > 0 && sent.status < 500 && sent.status !== 201) violations.push(`ZIP batch ${batch}: ${sent.status} ${sent.text.slice(0, 200)}`);
       await checkProcess(`ZIP batch ${batch}`);
     }
-    expect(orthancCrashes.filter((c) => c.batch.startsWith('zip') && !c.metaOverflow)).toEqual([]);
-    expect(of('zip').filter((f) => !knownBug(f))).toEqual([]);
+    expect(orthancCrashes.filter((c) => c.batch.startsWith('zip'))).toEqual([]);
+    expect(of('zip')).toEqual([]);
     expect(violations).toEqual([]);
   });
 
@@ -812,7 +798,7 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       await checkProcess(`NIfTI batch ${batch}`);
     }
     expect(orthancCrashes.filter((c) => c.batch.startsWith('nifti'))).toEqual([]);
-    expect(of('nifti').filter((f) => !knownBug(f))).toEqual([]);
+    expect(of('nifti')).toEqual([]);
     expect(violations).toEqual([]);
   });
 
@@ -858,7 +844,7 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
     expect(orthancCrashes.filter((c) => c.batch === 'multipart')).toEqual([]);
     await checkProcess('broken multipart bodies');
     expect(of('multipart-import')).toEqual([]);
-    expect(of('multipart-stow').filter((f) => !knownBug(f))).toEqual([]);
+    expect(of('multipart-stow')).toEqual([]);
   });
 
   it('malformed JSON bodies, hostile query strings and path parameters on every route of /api/openapi.json, as admin and anonymous: never a 5xx', { timeout: 180_000 }, async () => {
@@ -894,8 +880,8 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       if (++batch % 10 === 0) await checkProcess(`routes up to ${route.method} ${route.path}`);
     }
     await checkProcess('every route');
-    expect(of('query').filter((f) => !knownBug(f))).toEqual([]);
-    expect(of('json').filter((f) => !knownBug(f))).toEqual([]);
+    expect(of('query')).toEqual([]);
+    expect(of('json')).toEqual([]);
   });
 
   it('hostile bodies and queries against real ids (a real study, series, patient, import, group, user), so they reach the services behind the validators: never a 5xx', { timeout: 120_000 }, async () => {
@@ -947,8 +933,8 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       }
     }
     await checkProcess('hostile bodies on real ids');
-    expect(of('json-real').filter((f) => !knownBug(f))).toEqual([]);
-    expect(of('query-real').filter((f) => !knownBug(f))).toEqual([]);
+    expect(of('json-real')).toEqual([]);
+    expect(of('query-real')).toEqual([]);
   });
 
   it('leaves no trace of the prototype-pollution keys: a researcher is still refused admin routes and stays a researcher', async () => {
@@ -961,13 +947,13 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
     expect(users).not.toContain('polluted');
   });
 
-  // ---- Reproductions of what the random run found (each fails today; see the report).
+  // ---- Reproductions of what the random run once found (each a bug now fixed; see the report).
 
-  // BUG-Z1: Orthanc 1.10.1 (Debian 12) dies with SIGSEGV on POST /instances of a file whose
-  // (0002,0001) FileMetaInformationVersion declares a length past the end of the file. The
-  // gateway hands uploads to Orthanc unchecked, so any user who may import can take the
-  // archive down (and, 6 times in a minute, make the launcher stop the whole stack).
-  it.fails('refuses a DICOM file whose meta header declares a length past its end, and Orthanc stays up — fails today: BUG-Z1, Orthanc crashes', { timeout: 60_000 }, async () => {
+  // BUG-Z1 (fixed): Orthanc 1.10.1 (Debian 12) dies with SIGSEGV on POST /instances of a file
+  // whose (0002,0001) FileMetaInformationVersion declares a length past the end of the file, so
+  // any user who may import could take the archive down. The gateway now checks the File Meta
+  // group first (orthanc/file-meta.ts) and refuses such a file with its reason.
+  it('refuses a DICOM file whose meta header declares a length past its end, and Orthanc stays up (BUG-Z1)', { timeout: 60_000 }, async () => {
     const file = Buffer.from(readFileSync(join(sharedData, 'odd-encodings-pydicom/MR_small.dcm')));
     expect(file.toString('latin1', 0x84, 0x86)).toBe('\x02\x00'); // (0002,0000) then (0002,0001) OB at 0x90
     file.writeUInt32LE(0x7fffffff, 0x90 + 8);
@@ -978,31 +964,33 @@ describe('fuzz: over a thousand hostile inputs (backend as its own process)', ()
       expect(services.orthanc.proc.running).toBe(true);
       expect(sent.status).toBe(201);
       expect(sent.text).toMatch(/"rejected":1/);
+      const job = (JSON.parse(sent.text) as { import: { id: string } }).import.id;
+      const files = JSON.parse((await send(`/api/imports/${job}/files`, { cookie: adminCookie })).text) as { files: { reason: string }[] };
+      expect(files.files[0]!.reason).toMatch(/file meta information is malformed: element \(0002,0001\) declares 2147483647 bytes, past the end of the file/);
     } finally {
       if (!services.orthanc.proc.running) await services.orthanc.restart();
     }
   });
 
-  // BUG-Z2: storeParts() rejects with Dicer's plain Error ("Unexpected end of multipart data")
-  // when the multipart/related body ends before its closing boundary (or the boundary does not
-  // match); nothing maps it, so STOW-RS answers 500 internal_error for a client's broken body.
-  it.fails('answers a STOW-RS body cut before its closing boundary with 400 — fails today: BUG-Z2, 500', async () => {
+  // BUG-Z2 (fixed): a multipart/related body that ended before its closing boundary (or whose
+  // boundary did not match) escaped as Dicer's plain Error and answered 500 internal_error.
+  it('answers a STOW-RS body cut before its closing boundary with 400 (BUG-Z2, was a 500)', async () => {
     const b = 'cutboundary';
     const body = Buffer.concat([Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`), readFileSync(join(sharedData, 'odd-encodings-pydicom/MR_small.dcm')).subarray(0, 500)]);
     const sent = await send('/dicom-web/studies', { method: 'POST', cookie: adminCookie, body: new Uint8Array(body), contentType: `multipart/related; type="application/dicom"; boundary=${b}` });
     expect(sent.status).toBe(400);
   });
 
-  // BUG-Z3: submitJobInputSchema.params is z.record(z.string(), z.unknown()) with no depth or
-  // size bound; requestKey() then JSON.stringify()s it, which throws RangeError (call stack) for
-  // deeply nested params: 500 internal_error instead of 400.
-  it.fails('answers a segmentation job whose params are nested 100,000 deep with 400 — fails today: BUG-Z3, 500', async () => {
+  // BUG-Z3 (fixed): params had no depth or size bound, and JSON.stringify threw RangeError (call
+  // stack) for deeply nested params: 500 instead of 400. They are now bounded (8 levels, 16 KiB).
+  it('answers a segmentation job whose params are nested 100,000 deep with 400 (BUG-Z3)', async () => {
     const study = (JSON.parse((await send('/api/studies?limit=50', { cookie: adminCookie })).text) as { studies: { studyInstanceUid: string }[] }).studies[0]!.studyInstanceUid;
     const series = (JSON.parse((await send(`/api/studies/${study}`, { cookie: adminCookie })).text) as { study: { series: { seriesInstanceUid: string }[] } }).study.series[0]!.seriesInstanceUid;
     const depth = 100_000;
     const body = `{"seriesInstanceUids":["${series}"],"model":"ct_body_lungs_bone","params":{"p":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`;
     const sent = await send('/api/inference/jobs', { method: 'POST', cookie: adminCookie, body, contentType: 'application/json' });
     expect(sent.status).toBe(400);
+    expect(sent.text).toMatch(/params must be a JSON object nested at most 8 levels deep/);
   });
 
   it('sent over a thousand inputs, kept the process up and its memory bounded', async () => {

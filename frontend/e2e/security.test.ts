@@ -373,17 +373,39 @@ describe('web security through the gateway (stack with PD_MAX_UPLOAD_SIZE=2m)', 
       // Just under the limit is accepted (the 3-slice CT above was 1.6 MB).
     });
 
-    // BUG-S1: the location for /dicom-web/studies/{uid}... declares its own error_page lines
-    // (401, 403, 418), and nginx then ignores the server-level "error_page 413 =
-    // @payload_too_large": a too-big STOW-RS to /dicom-web/studies/{uid} gets nginx's default HTML
-    // 413 page instead of the JSON error every other answer has.
-    it.fails('answers a 3 MB STOW-RS to /dicom-web/studies/{uid} with the JSON 413 as well — fails today: BUG-S1, nginx\'s HTML 413 page', async () => {
+    // BUG-S1 (fixed): the location for /dicom-web/studies/{uid}... declares its own error_page
+    // lines (401, 403, 418), so nginx ignored the server-level "error_page 413 =
+    // @payload_too_large" there and answered a too-big STOW-RS to /dicom-web/studies/{uid} with
+    // its default HTML 413 page. The location now names the JSON page itself; a chunked body
+    // (found too big only after the 418 detour to @dicomweb_backend) gets it too.
+    it('answers a 3 MB STOW-RS to /dicom-web/studies/{uid} with the JSON 413 as well, with or without Content-Length (BUG-S1)', async () => {
+      // A real study UID, so the request meets the per-study location (not /dicom-web/studies/).
+      expect(studyA.uid).toMatch(/^[0-9.]+$/);
       const cookie = await cookieHeader(admin);
       const boundary = 'limitboundary';
       const related = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), threeMb(), Buffer.from(`\r\n--${boundary}--\r\n`)]);
-      const response = await fetch(`${stack.url}/dicom-web/studies/${studyA.uid}`, { method: 'POST', headers: { cookie, origin: stack.url, 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` }, body: new Uint8Array(related) });
-      expect(response.status).toBe(413);
-      expect(response.headers.get('content-type')).toContain('application/json');
+      const chunked = () => {
+        const chunks = Array.from({ length: 48 }, (_, i) => related.subarray(i * 64 * 1024, (i + 1) * 64 * 1024)).concat([related.subarray(48 * 64 * 1024)]);
+        return new ReadableStream<Uint8Array>({
+          pull(controller) {
+            const next = chunks.shift();
+            if (next) controller.enqueue(new Uint8Array(next));
+            else controller.close();
+          },
+        });
+      };
+      for (const how of ['content-length', 'chunked'] as const) {
+        const body = how === 'chunked' ? chunked() : new Uint8Array(related);
+        const response = await fetch(`${stack.url}/dicom-web/studies/${studyA.uid}`, { method: 'POST', headers: { cookie, origin: stack.url, 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}` }, body, duplex: 'half' } as RequestInit);
+        expect(response.status, how).toBe(413);
+        expect(response.headers.get('content-type'), how).toContain('application/json');
+        const answer = (await response.json()) as { error: { code: string; message: string; requestId: string } };
+        expect(answer.error.code, how).toBe('payload_too_large');
+        expect(answer.error.message, how).toContain('PD_MAX_UPLOAD_SIZE');
+        expect(response.headers.get('x-request-id'), how).toBe(answer.error.requestId);
+        // Content-Length over the limit: refused before the backend is asked.
+        if (how === 'content-length') expect(backendLog()).not.toContain(answer.error.requestId);
+      }
     });
 
     it('refuses a 3 MB import sent without Content-Length (chunked) as well, and leaves no import running', async () => {

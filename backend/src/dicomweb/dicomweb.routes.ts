@@ -28,7 +28,7 @@ const stow = async (c: Context<AppEnv>) => {
     input: { body: c.req.raw.body, contentType, targetStudyUid: c.req.param('uid'), ownerGroupId: c.req.header('x-owner-group') || undefined, baseUrl: `${proto}://${host}` },
   });
   // Failures are explained in the answer's FailedSOPSequence; this header says why in words.
-  if (result.warning) c.header('Warning', `299 preview-dicom "${result.warning.replace(/"/g, "'")}"`);
+  if (result.warning) c.header('Warning', `299 preview-dicom "${result.warning.replace(/"/g, "'").replace(/[^\x20-\x7e]/g, '?')}"`);
   return c.body(result.body, result.status as 200, { 'Content-Type': 'application/dicom+json' });
 };
 

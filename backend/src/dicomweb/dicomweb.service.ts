@@ -8,7 +8,7 @@ import type { RequestCtx } from '../lib/context.js';
 import { AppError, forbidden, notFound, unauthorized } from '../lib/errors.js';
 import { syncStudy } from '../studies/registry.service.js';
 import { StudyClaims } from '../studies/study-claims.js';
-import { boundaryOf, storeParts, type StoredPart } from './stow.js';
+import { archiveUnavailable, boundaryOf, isArchiveUnreachable, storeParts, type StoredPart } from './stow.js';
 
 export type QidoLevel = 'studies' | 'series' | 'instances';
 type DicomJson = Record<string, { vr?: string; Value?: unknown[] }>;
@@ -115,7 +115,9 @@ const STOW_CANNOT_UNDERSTAND = 0xc000;
  * STOW-RS: each part streams to Orthanc as its own instance; then every study touched is
  * checked. Instances landing in a study the caller may not write to are removed again
  * (only those this request added) and reported failed; new studies are entered in the
- * registry under the caller's group. The answer is a STOW-RS response (200, 202 or 409).
+ * registry under the caller's group. The answer is a STOW-RS response (200, 202 or 409);
+ * a broken multipart body is 400 bad_multipart (the instances received in full before the
+ * break are kept and listed in its details), an unreachable Orthanc 503 orthanc_unavailable.
  */
 export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { body: ReadableStream<Uint8Array> | null; contentType: string; targetStudyUid?: string; ownerGroupId?: string; baseUrl: string } }) {
   requireDicomwebCaller(ctx);
@@ -127,7 +129,40 @@ export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { 
   if (!input.body) throw new AppError(400, 'empty_body', 'STOW-RS needs a multipart/related body of DICOM instances.');
 
   const claims = new StudyClaims(ctx, ctx, { ownerGroupId, source: 'stow', createdBy: user.id, actor: actorOf(ctx, user), via: 'stow-rs' });
-  const parts = await storeParts(ctx.orthanc, Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), boundary, (answer) => claims.noteStored(answer), (post) => claims.track(post));
+  const outcome = await storeParts(ctx.orthanc, Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), boundary, (answer) => claims.noteStored(answer), (post) => claims.track(post));
+  if (outcome.unavailable) throw archiveUnavailable();
+  let result: StowResult;
+  try {
+    result = await settleStored(ctx, user, claims, outcome.parts, { ...input, ownerGroupId });
+  } catch (error) {
+    if (isArchiveUnreachable(error)) throw archiveUnavailable();
+    throw error;
+  }
+  if (outcome.broken) {
+    // What was received in full before the break is stored and registered (and listed in
+    // details, as a STOW-RS response); the part cut off never reached the archive.
+    const report = JSON.parse(result.body) as { '00081199'?: { Value: unknown[] } };
+    const kept = report['00081199']?.Value.length ?? 0;
+    throw new AppError(
+      400,
+      'bad_multipart',
+      `The multipart/related body is broken: ${outcome.broken}. ${kept ? `The ${kept} instance(s) received in full before that were stored (see details); nothing after them was.` : 'Nothing was stored.'} Send the body again, ending it with its closing boundary (--boundary--).`,
+      report,
+    );
+  }
+  return result;
+}
+
+type StowResult = { status: number; body: string; warning: string | null };
+
+async function settleStored(
+  ctx: RequestCtx,
+  user: ReturnType<typeof requireUser>,
+  claims: StudyClaims,
+  parts: StoredPart[],
+  input: { targetStudyUid?: string; ownerGroupId: string; baseUrl: string },
+): Promise<StowResult> {
+  const ownerGroupId = input.ownerGroupId;
   const stored = parts.filter((p): p is Extract<StoredPart, { ok: true }> => p.ok);
   const verdicts = new Map<string, StudyVerdict>();
   for (const part of stored) {
@@ -177,5 +212,9 @@ export async function storeDicomweb({ ctx, input }: { ctx: RequestCtx; input: { 
   if (failed.length) answer['00081198'] = { vr: 'SQ', Value: failed };
   const status = failed.length === 0 ? 200 : referenced.length ? 202 : 409;
   const refusals = [...verdicts.values()].filter((v): v is Extract<StudyVerdict, { kind: 'refused' }> => v.kind === 'refused').map((v) => v.reason);
-  return { status, body: JSON.stringify(answer), warning: refusals.length ? [...new Set(refusals)].join('; ') : null };
+  const partFailures = parts.filter((p): p is Extract<StoredPart, { ok: false }> => !p.ok).map((p) => p.reason);
+  const reasons = [...new Set([...partFailures, ...refusals])];
+  return { status, body: JSON.stringify(answer), warning: reasons.length ? truncate(reasons.join('; '), 2000) : null };
 }
+
+const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
