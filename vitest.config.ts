@@ -22,9 +22,10 @@ export default defineConfig({
         },
       },
       {
-        // Long fault-injection runs: npm run test:soak (not part of ./stack test).
+        // Fault injection (backend killed, Orthanc and Redis stopped): one file at a time, since
+        // each test stops and starts processes and times how fast the answers come.
         test: {
-          name: 'soak',
+          name: 'faults',
           include: ['soak/**/*.test.ts'],
           environment: 'node',
           testTimeout: 300_000,

@@ -25,7 +25,7 @@
  * BENCH_QIDO_RUNS (30), BENCH_METADATA_RUNS (15), BENCH_FRAMES_RUNS (5), BENCH_FRAMES_CLIENTS (8),
  * BENCH_IMPORT_RUNS (5), BENCH_EXPORT_RUNS (3), BENCH_API_RUNS (3), BENCH_API_SECONDS (10),
  * BENCH_API_CONNECTIONS (32), BENCH_SEG_RUNS (5), BENCH_KEEP_DATA=1 (keep the temp folder),
- * BENCH_RESULTS (output path, default bench/results.json), BENCH_HOLD_SECONDS (pause after the setup,
+ * BENCH_ONLY (comma-separated section numbers, e.g. 2,3a,3), BENCH_RESULTS (output path, default bench/results.json), BENCH_HOLD_SECONDS (pause after the setup,
  * printing URLs and the researcher's cookie, to poke at the running stack by hand).
  */
 import { execFile, spawn } from 'node:child_process';
@@ -125,8 +125,13 @@ function addFigure(f: Omit<Figure, 'ratio' | 'pass' | 'anchorLabel' | 'target'> 
 /** Set by SIGINT/SIGTERM/SIGHUP: no further section starts while everything is being stopped. */
 let aborted = false;
 
+/** BENCH_ONLY=2,3a,3 runs only those numbered sections (setup always runs): for working on one figure. */
+const onlySections = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+
 async function section(name: string, body: () => Promise<void>): Promise<boolean> {
   if (aborted) return false;
+  const number = /^(\d+[a-z]?)\./.exec(name)?.[1];
+  if (onlySections && number && !onlySections.has(number)) return true;
   const t0 = performance.now();
   const entry: (typeof sectionLog)[number] = { section: name, startedAt: new Date().toISOString(), loadAverage: loadavg().map((v) => round(v, 2)) };
   sectionLog.push(entry);

@@ -22,8 +22,8 @@ const vitestStatus = run(resolve(root, 'node_modules/.bin/vitest'), [
   '--reporter=default',
   '--reporter=json',
   `--outputFile.json=${resultsFile}`,
-  // Every project but the soak one (npm run test:soak) unless projects are named.
-  ...(process.argv.slice(2).some((arg) => arg.startsWith('--project')) ? [] : ['--project', 'unit', '--project', 'integration', '--project', 'e2e']),
+  // Every project unless projects are named (the 60 s load run is npm run test:soak).
+  ...(process.argv.slice(2).some((arg) => arg.startsWith('--project')) ? [] : ['--project', 'unit', '--project', 'integration', '--project', 'faults', '--project', 'e2e']),
   ...process.argv.slice(2),
 ]);
 

@@ -20,7 +20,8 @@ import { studyUidFromHead } from './study-uid.js';
 import { niftiToDicom, type NiftiSeriesForm } from './nifti/nifti-to-dicom.js';
 import { NiftiRejection, openNifti } from './nifti/nifti-volume.js';
 import { discard, formatBytes, spool, spooledBody, tempPath, TooLargeError, type Spooled } from './spool.js';
-import { readZip, ZipRejection } from './zip-archive.js';
+import { GrowingFile } from './growing-file.js';
+import { liveZipEntries, readZip, ZipRejection, type ZipItem } from './zip-archive.js';
 
 /** Files up to this size are held in memory while they are stored; bigger ones go through a temp file. */
 export const MEMORY_FILE_BYTES = 32 * 1024 * 1024;
@@ -266,31 +267,80 @@ export class ImportRun {
       await pipeline(Readable.from([spooled.data]), createWriteStream(path, { mode: 0o600 }));
     }
     try {
-      for await (const item of readZip(path, this.deps.config.imports.zip)) {
-        if (this.signal.aborted) break;
-        const entryName = `${name}!${item.name}`;
-        if (!item.ok) {
-          this.record({ name: entryName, outcome: item.outcome, reason: item.reason, instances: 0, studyInstanceUid: null });
-          continue;
-        }
-        const release = await this.acquire();
-        let entry: Spooled;
-        try {
-          entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
-        } catch (error) {
-          release();
-          const reason = error instanceof TooLargeError ? `the entry is ${error.message}` : `the entry is corrupt (${(error as Error).message})`;
-          this.record({ name: entryName, outcome: 'rejected', reason, instances: 0, studyInstanceUid: null });
-          continue;
-        }
-        this.spawn(() => this.processFile(entryName, entry, release, { insideZip: true, nifti: {} }));
-      }
+      await this.importZipEntries(name, readZip(path, this.deps.config.imports.zip));
     } catch (error) {
       if (!(error instanceof ZipRejection)) throw error;
       this.record({ name, outcome: 'rejected', reason: error.message, instances: 0, studyInstanceUid: null });
     } finally {
       // Entries still being stored read from memory or their own temp files, not the archive.
       if (ownsPath) await rm(path, { force: true });
+    }
+  }
+
+  /**
+   * A ZIP upload part: written to a temp file as it arrives while the entries already in it
+   * are stored, then the directory at its end is read for whatever was not (and to refuse an
+   * archive over the limits). Resolves once the part is received; the rest runs in the background.
+   */
+  async receiveZip(name: string, stream: Readable, limit: { maxBytes: number; exceeded: () => boolean }): Promise<void> {
+    const file = await GrowingFile.create(tempPath(this.deps.config.tmpDir, '.zip'));
+    const filled = file.fill(stream, limit.maxBytes).then((bytes) => {
+      if (limit.exceeded()) throw new TooLargeError(`larger than the ${formatBytes(limit.maxBytes)} per-file limit (PD_IMPORT_MAX_FILE_BYTES)`);
+      return bytes;
+    });
+    filled.catch(() => undefined);
+    const handled = new Set<number>();
+    const live = this.importZipEntries(name, liveZipEntries(file, this.deps.config.imports.zip, this.signal), handled).catch((error: unknown) => {
+      // Live reading is only a head start; the directory pass below decides.
+      this.deps.log.warn({ err: error, jobId: this.jobId, file: name }, 'reading a ZIP while it arrived failed; falling back to its directory');
+    });
+    this.spawn(async () => {
+      try {
+        const size = await filled.then(
+          (bytes) => bytes,
+          (error: Error) => error,
+        );
+        await live;
+        if (size instanceof Error) {
+          const reason = size instanceof TooLargeError ? `the file is ${size.message}` : `the upload of the archive broke off (${size.message})`;
+          return this.record({ name, outcome: 'rejected', reason: handled.size ? `${reason}; the ${handled.size} entries received before were imported` : reason, instances: 0, studyInstanceUid: null });
+        }
+        this.counters.bytesReceived += size;
+        try {
+          await this.importZipEntries(name, readZip(file.path, this.deps.config.imports.zip, { skipOffsets: handled }));
+        } catch (error) {
+          if (!(error instanceof ZipRejection)) throw error;
+          const reason = handled.size ? `${error.message} (the ${handled.size} entries read while it arrived were imported)` : error.message;
+          this.record({ name, outcome: 'rejected', reason, instances: 0, studyInstanceUid: null });
+        }
+      } finally {
+        await file.close();
+      }
+    });
+    await filled.catch(() => undefined);
+  }
+
+  /** Stores each entry as its own file, a few at a time; notes which local headers it handled. */
+  private async importZipEntries(name: string, items: AsyncIterable<ZipItem>, handled?: Set<number>): Promise<void> {
+    for await (const item of items) {
+      if (this.signal.aborted) break;
+      handled?.add(item.offset);
+      const entryName = `${name}!${item.name}`;
+      if (!item.ok) {
+        this.record({ name: entryName, outcome: item.outcome, reason: item.reason, instances: 0, studyInstanceUid: null });
+        continue;
+      }
+      const release = await this.acquire();
+      let entry: Spooled;
+      try {
+        entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
+      } catch (error) {
+        release();
+        const reason = error instanceof TooLargeError ? `the entry is ${error.message}` : `the entry is corrupt (${(error as Error).message})`;
+        this.record({ name: entryName, outcome: 'rejected', reason, instances: 0, studyInstanceUid: null });
+        continue;
+      }
+      this.spawn(() => this.processFile(entryName, entry, release, { insideZip: true, nifti: {} }));
     }
   }
 

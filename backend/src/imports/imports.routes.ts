@@ -18,6 +18,7 @@ import {
   type ImportJobView,
 } from './imports.service.js';
 import { AppError } from '../lib/errors.js';
+import { requestBodyStream } from '../lib/request-body.js';
 
 const groupRef = z.object({ id: z.string(), name: z.string() });
 const importJobSchema = z
@@ -69,7 +70,7 @@ async function upload(c: Context<AppEnv>, id: string) {
   const length = c.req.header('content-length');
   return uploadToImport({
     ctx: c.get('ctx'),
-    input: { id, body: c.req.raw.body, contentType: c.req.header('content-type') ?? '', contentLength: length && /^\d+$/.test(length) ? Number(length) : null },
+    input: { id, body: requestBodyStream(c), contentType: c.req.header('content-type') ?? '', contentLength: length && /^\d+$/.test(length) ? Number(length) : null },
   });
 }
 

@@ -96,7 +96,7 @@ export async function uploadToImport({
   input,
 }: {
   ctx: RequestCtx;
-  input: { id: string; body: ReadableStream<Uint8Array> | null; contentType: string; contentLength: number | null };
+  input: { id: string; body: Readable | null; contentType: string; contentLength: number | null };
 }): Promise<ImportJobView> {
   const user = requireUser(ctx);
   assertCan(ctx, 'study.import', 'Your role may not import studies.');
@@ -118,7 +118,7 @@ export async function uploadToImport({
   let failure: unknown = null;
   let files = 0;
   try {
-    files = (await receiveUpload(run, { body: Readable.fromWeb(input.body as import('node:stream/web').ReadableStream), contentType: input.contentType, limits })).files;
+    files = (await receiveUpload(run, { body: input.body, contentType: input.contentType, limits })).files;
     if (files === 0) failure = badRequest('The upload contained no files. Send one multipart part per file (field name "file").');
   } catch (error) {
     failure = error;

@@ -49,13 +49,14 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
         }
       }
     }
-    const head = Buffer.concat(headChunks).subarray(0, options.headBytes);
     if (file) {
       file.out.end();
       await finished(file.out);
-      return { where: 'disk', path: file.path, size, head };
+      return { where: 'disk', path: file.path, size, head: Buffer.concat(headChunks).subarray(0, options.headBytes) };
     }
-    return { where: 'memory', data: Buffer.concat(chunks), size, head };
+    // A file that came in one chunk (a ZIP entry read in one go) is kept as it is, not copied.
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return { where: 'memory', data, size, head: data.subarray(0, options.headBytes) };
   } catch (error) {
     stream.resume();
     if (file) {

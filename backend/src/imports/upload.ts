@@ -15,6 +15,33 @@ export type UploadSummary = { files: number; fields: Record<string, string> };
 /** Field names a client may send besides files. */
 const knownFields = new Set(['patientName', 'patientId', 'studyDescription', 'modality', 'seriesDescription', 'patientBirthDate', 'patientSex']);
 
+/** The first `bytes` bytes of a paused stream, put back so the stream still starts with them. */
+async function peek(stream: Readable, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length < bytes && !stream.readableEnded && !stream.destroyed) {
+    const chunk = stream.read() as Buffer | null;
+    if (chunk) {
+      chunks.push(chunk);
+      length += chunk.length;
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stream.off('readable', done).off('end', done).off('error', done).off('close', done);
+        resolve();
+      };
+      stream.on('readable', done).on('end', done).on('error', done).on('close', done);
+    });
+  }
+  const head = Buffer.concat(chunks);
+  if (head.length) stream.unshift(head);
+  return head;
+}
+
+/** A ZIP's first local file header (an archive that starts elsewhere goes the spooled way). */
+const isZipStart = (head: Buffer) => head.length >= 4 && head.readUInt32LE(0) === 0x04034b50;
+
 /** Feeds `body` through busboy into `run`, file by file. */
 export async function receiveUpload(run: ImportRun, input: { body: Readable; contentType: string; limits: UploadLimits }): Promise<UploadSummary> {
   if (!/^multipart\/form-data\b/i.test(input.contentType)) throw new AppError(415, 'unsupported_media_type', 'Send files as multipart/form-data (one part per file).');
@@ -62,6 +89,12 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
         stopWaiting();
         let truncated = false;
         stream.once('limit', () => (truncated = true));
+        if (isZipStart(await peek(stream, 4))) {
+          // Entries take their own slots; the archive is read while it is still arriving.
+          release();
+          await run.receiveZip(name, stream, { maxBytes: input.limits.maxFileBytes, exceeded: () => truncated });
+          return;
+        }
         let spooled;
         try {
           spooled = await spool(stream, { maxBytes: Number.MAX_SAFE_INTEGER, memoryBytes: MEMORY_FILE_BYTES, tmpDir: input.limits.tmpDir, headBytes: HEAD_BYTES });

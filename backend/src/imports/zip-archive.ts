@@ -2,17 +2,35 @@
 // so an archive of any size costs one entry's worth of memory. Limits stop bombs before
 // anything is inflated: entry count, declared sizes, and each entry's compression ratio;
 // yauzl itself stops an entry whose data inflates past the size it declared.
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import type { GrowingFile } from './growing-file.js';
 import { formatBytes } from './spool.js';
 
 export type ZipLimits = { maxEntries: number; maxTotalBytes: number; maxEntryBytes: number; maxRatio: number };
 
 export class ZipRejection extends Error {}
 
+/** `offset` is where the entry's local header starts: what ties an entry read live to its directory record. */
 export type ZipItem =
-  | { ok: true; name: string; size: number; open: () => Promise<Readable> }
-  | { ok: false; name: string; reason: string; outcome: 'rejected' | 'skipped' };
+  | { ok: true; offset: number; name: string; size: number; open: () => Promise<Readable> }
+  | { ok: false; offset: number; name: string; reason: string; outcome: 'rejected' | 'skipped' };
+
+type EntryFacts = { name: string; encrypted: boolean; size: number; compressedSize: number };
+
+/** Why one entry is not imported, or null. The same rules whether it is read live or from the directory. */
+function screenEntry(entry: EntryFacts, limits: ZipLimits): { reason: string; outcome: 'rejected' | 'skipped' } | null {
+  const unsafe = unsafeEntryName(entry.name);
+  if (unsafe) return { reason: `refused: ${unsafe}`, outcome: 'rejected' };
+  if (entry.name.split('/').some((part) => part === '__MACOSX') || entry.name.split('/').pop()!.startsWith('._')) return { reason: 'macOS resource-fork metadata, not DICOM', outcome: 'skipped' };
+  if (entry.encrypted) return { reason: 'the entry is encrypted; unpack the archive with its password first', outcome: 'rejected' };
+  if (entry.size > limits.maxEntryBytes) return { reason: `the entry unpacks to ${formatBytes(entry.size)}; at most ${formatBytes(limits.maxEntryBytes)} per file (PD_IMPORT_ZIP_MAX_ENTRY_BYTES)`, outcome: 'rejected' };
+  const ratio = entry.size / Math.max(entry.compressedSize, 1);
+  if (ratio > limits.maxRatio && entry.size > 1024 * 1024) return { reason: `the entry's compression ratio ${Math.round(ratio)}:1 is above the ${limits.maxRatio}:1 limit (a ZIP bomb?)`, outcome: 'rejected' };
+  return null;
+}
 
 const open = (path: string) =>
   new Promise<ZipFile>((resolve, reject) =>
@@ -54,10 +72,10 @@ async function* entries(zip: ZipFile): AsyncGenerator<Entry> {
 }
 
 /**
- * Opens an archive and checks it as a whole (readable, entry count, total size), then
+ * Opens a complete archive and checks it as a whole (readable, entry count, total size), then
  * yields its entries one by one. Throws ZipRejection when the archive as a whole is refused.
  */
-export async function* readZip(path: string, limits: ZipLimits): AsyncGenerator<ZipItem> {
+export async function* readZip(path: string, limits: ZipLimits, options: { skipOffsets?: ReadonlySet<number> } = {}): AsyncGenerator<ZipItem> {
   let zip: ZipFile;
   try {
     zip = await open(path);
@@ -89,30 +107,16 @@ export async function* readZip(path: string, limits: ZipLimits): AsyncGenerator<
     for await (const entry of iterator) {
       const name = entryName(entry);
       if (name.endsWith('/')) continue; // a folder
-      const unsafe = unsafeEntryName(name);
-      if (unsafe) {
-        yield { ok: false, name, reason: `refused: ${unsafe}`, outcome: 'rejected' };
-        continue;
-      }
-      if (name.split('/').some((part) => part === '__MACOSX') || name.split('/').pop()!.startsWith('._')) {
-        yield { ok: false, name, reason: 'macOS resource-fork metadata, not DICOM', outcome: 'skipped' };
-        continue;
-      }
-      if (entry.isEncrypted()) {
-        yield { ok: false, name, reason: 'the entry is encrypted; unpack the archive with its password first', outcome: 'rejected' };
-        continue;
-      }
-      if (entry.uncompressedSize > limits.maxEntryBytes) {
-        yield { ok: false, name, reason: `the entry unpacks to ${formatBytes(entry.uncompressedSize)}; at most ${formatBytes(limits.maxEntryBytes)} per file (PD_IMPORT_ZIP_MAX_ENTRY_BYTES)`, outcome: 'rejected' };
-        continue;
-      }
-      const ratio = entry.uncompressedSize / Math.max(entry.compressedSize, 1);
-      if (ratio > limits.maxRatio && entry.uncompressedSize > 1024 * 1024) {
-        yield { ok: false, name, reason: `the entry's compression ratio ${Math.round(ratio)}:1 is above the ${limits.maxRatio}:1 limit (a ZIP bomb?)`, outcome: 'rejected' };
+      const offset = entry.relativeOffsetOfLocalHeader;
+      if (options.skipOffsets?.has(offset)) continue; // already read while the archive was arriving
+      const refused = screenEntry({ name, encrypted: entry.isEncrypted(), size: entry.uncompressedSize, compressedSize: entry.compressedSize }, limits);
+      if (refused) {
+        yield { ok: false, offset, name, ...refused };
         continue;
       }
       yield {
         ok: true,
+        offset,
         name,
         size: entry.uncompressedSize,
         open: () => new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (error, stream) => (error ? reject(error) : resolve(stream!)))),
@@ -123,5 +127,136 @@ export async function* readZip(path: string, limits: ZipLimits): AsyncGenerator<
     throw new ZipRejection(`the archive is corrupt (${(error as Error).message}); the entries before this point were imported`);
   } finally {
     zip.close();
+  }
+}
+
+// ---- Reading entries while the archive is still arriving.
+// No library reads ZIP local headers from a file that is still being written (yauzl, like
+// every random-access reader, starts from the directory at the end), so this part is ours.
+// It only speeds things up: whatever it cannot read with certainty, it leaves, and the
+// directory pass (readZip with skipOffsets) imports it once the archive is complete.
+
+const LOCAL_HEADER = 0x04034b50;
+const DESCRIPTOR_SIGNATURE = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+const SCAN_CHUNK = 1024 * 1024;
+
+type LocalHeader = { name: string; flags: number; method: number; compressedSize: number; size: number; dataStart: number; zip64: boolean };
+
+async function readLocalHeader(file: GrowingFile, offset: number): Promise<LocalHeader | null> {
+  const fixed = await file.read(offset, 30);
+  if (!fixed || fixed.readUInt32LE(0) !== LOCAL_HEADER) return null;
+  const flags = fixed.readUInt16LE(6);
+  const nameLength = fixed.readUInt16LE(26);
+  const extraLength = fixed.readUInt16LE(28);
+  const variable = await file.read(offset + 30, nameLength + extraLength);
+  if (!variable) return null;
+  const rawName = variable.subarray(0, nameLength);
+  let compressedSize = fixed.readUInt32LE(18);
+  let size = fixed.readUInt32LE(22);
+  let zip64 = false;
+  // ZIP64: the real sizes sit in extra field 0x0001 when the header says 0xFFFFFFFF.
+  for (let at = nameLength; at + 4 <= variable.length; ) {
+    const id = variable.readUInt16LE(at);
+    const length = variable.readUInt16LE(at + 2);
+    if (id === 0x0001) {
+      zip64 = true;
+      let field = at + 4;
+      if (size === 0xffffffff && field + 8 <= at + 4 + length) (size = Number(variable.readBigUInt64LE(field))), (field += 8);
+      if (compressedSize === 0xffffffff && field + 8 <= at + 4 + length) compressedSize = Number(variable.readBigUInt64LE(field));
+    }
+    at += 4 + length;
+  }
+  return {
+    name: (flags & 0x800 ? rawName.toString('utf8') : rawName.toString('latin1')).replace(/\\/g, '/'),
+    flags,
+    method: fixed.readUInt16LE(8),
+    compressedSize,
+    size,
+    dataStart: offset + 30 + nameLength + extraLength,
+    zip64,
+  };
+}
+
+/**
+ * Where an entry written with a data descriptor (sizes after the data) ends: the first
+ * descriptor signature whose recorded compressed size equals the bytes before it.
+ */
+async function findDescriptor(file: GrowingFile, header: LocalHeader, signal: AbortSignal): Promise<{ compressedSize: number; size: number; next: number } | null> {
+  let from = header.dataStart;
+  for (;;) {
+    if (signal.aborted) return null;
+    if (!(await file.waitFor(from + DESCRIPTOR_SIGNATURE.length))) return null;
+    const length = Math.min(SCAN_CHUNK, file.written - from);
+    const chunk = await file.read(from, length);
+    if (!chunk) return null;
+    for (let hit = chunk.indexOf(DESCRIPTOR_SIGNATURE); hit >= 0; hit = chunk.indexOf(DESCRIPTOR_SIGNATURE, hit + 1)) {
+      const at = from + hit;
+      const descriptor = await file.read(at, header.zip64 ? 24 : 16);
+      if (!descriptor) return null;
+      const compressed = header.zip64 ? Number(descriptor.readBigUInt64LE(8)) : descriptor.readUInt32LE(8);
+      if (compressed === at - header.dataStart) {
+        return { compressedSize: compressed, size: header.zip64 ? Number(descriptor.readBigUInt64LE(16)) : descriptor.readUInt32LE(12), next: at + descriptor.length };
+      }
+    }
+    from += length - (DESCRIPTOR_SIGNATURE.length - 1);
+  }
+}
+
+/** The entry's bytes, inflated if need be, refused if they come out longer or shorter than declared. */
+function entryStream(path: string, start: number, compressedSize: number, method: number, size: number): Readable {
+  const raw: Readable = compressedSize > 0 ? createReadStream(path, { start, end: start + compressedSize - 1, highWaterMark: 1024 * 1024 }) : Readable.from([]);
+  const source: Readable = method === 8 ? raw.pipe(createInflateRaw()) : raw;
+  if (method === 8) raw.once('error', (error: Error) => source.destroy(error));
+  let seen = 0;
+  const checked = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      done(seen > size ? new Error(`the entry inflates past the ${size} bytes it declares`) : null, chunk);
+    },
+    flush(done) {
+      done(seen < size ? new Error(`the entry is ${seen} bytes, not the ${size} it declares`) : null);
+    },
+  });
+  source.once('error', (error: Error) => checked.destroy(error));
+  return source.pipe(checked);
+}
+
+/**
+ * Entries of an archive that is still being written to `file`, in the order they arrive.
+ * Ends (without error) at the central directory, at anything it cannot read with certainty,
+ * or where the archive-wide limits would be passed, leaving the rest to the directory pass.
+ */
+export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, signal: AbortSignal): AsyncGenerator<ZipItem> {
+  let offset = 0;
+  let entries = 0;
+  let declared = 0;
+  while (!signal.aborted) {
+    const header = await readLocalHeader(file, offset);
+    if (!header) return;
+    let { compressedSize, size } = header;
+    let next = header.dataStart + compressedSize;
+    if (header.flags & 0x08) {
+      // Stored entries need their descriptor to be found; deflated ones too (their sizes are only there).
+      const found = await findDescriptor(file, header, signal);
+      if (!found) return;
+      ({ compressedSize, size, next } = found);
+    }
+    if (header.method !== 0 && header.method !== 8 && !(header.flags & 0x01)) return; // left to yauzl, which names the method
+    if (header.name.endsWith('/')) {
+      offset = next;
+      continue;
+    }
+    entries++;
+    declared += size;
+    if (entries > limits.maxEntries || declared > limits.maxTotalBytes) return; // the directory pass refuses the archive as a whole
+    const at = offset;
+    const refused = screenEntry({ name: header.name, encrypted: Boolean(header.flags & 0x01), size, compressedSize }, limits);
+    if (refused) yield { ok: false, offset: at, name: header.name, ...refused };
+    else {
+      if (!(await file.waitFor(header.dataStart + compressedSize))) return;
+      const { dataStart, method } = header;
+      yield { ok: true, offset: at, name: header.name, size, open: async () => entryStream(file.path, dataStart, compressedSize, method, size) };
+    }
+    offset = next;
   }
 }

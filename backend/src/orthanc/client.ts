@@ -52,6 +52,9 @@ export class OrthancClient {
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,
+      // Orthanc answers "Keep-Alive: timeout=1"; undici's default 2 s safety margin turned that
+      // into closing every connection after one request (a new TCP connection per instance stored).
+      keepAliveTimeoutThreshold: 100,
       connections: 64,
       connectTimeout: Math.min(options.timeoutMs, 5_000),
       headersTimeout: options.timeoutMs,

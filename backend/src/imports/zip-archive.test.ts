@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { ZipArchive } from 'archiver';
+import yazl from 'yazl';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GrowingFile } from './growing-file.js';
+import { liveZipEntries, readZip, type ZipItem, type ZipLimits } from './zip-archive.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pd-zip-live-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const limits: ZipLimits = { maxEntries: 100, maxTotalBytes: 1e9, maxEntryBytes: 1e8, maxRatio: 200 };
+const files = [
+  { name: 'a/one.dcm', data: randomBytes(300_000) },
+  { name: 'a/two.dcm', data: randomBytes(200_000) },
+  { name: 'b/three.dcm', data: Buffer.from('PK\u0007\u0008 a descriptor signature inside the data '.repeat(500)) },
+];
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+type Maker = (entries: typeof files) => Promise<Buffer>;
+const makers: Record<string, Maker> = {
+  'yazl, sizes in the local headers, deflated': async (entries) => {
+    const zip = new yazl.ZipFile();
+    for (const f of entries) zip.addBuffer(f.data, f.name, { compress: true });
+    zip.end();
+    return collect(zip.outputStream as AsyncIterable<Buffer>);
+  },
+  'yazl, streamed entries: stored with data descriptors': async (entries) => {
+    const zip = new yazl.ZipFile();
+    for (const f of entries) zip.addReadStream(Readable.from([f.data]), f.name, { compress: false });
+    zip.end();
+    return collect(zip.outputStream as AsyncIterable<Buffer>);
+  },
+  'yazl, streamed entries: deflated with data descriptors': async (entries) => {
+    const zip = new yazl.ZipFile();
+    for (const f of entries) zip.addReadStream(Readable.from([f.data]), f.name, { compress: true });
+    zip.end();
+    return collect(zip.outputStream as AsyncIterable<Buffer>);
+  },
+  'archiver (what our exports write), ZIP64 forced': async (entries) => {
+    const archive = new ZipArchive({ store: true, forceZip64: true });
+    const out = collect(archive as unknown as AsyncIterable<Buffer>);
+    for (const f of entries) archive.append(Readable.from([f.data]), { name: f.name });
+    await archive.finalize();
+    return out;
+  },
+};
+
+/** Feeds `zip` into a GrowingFile in pieces, noting how much had arrived when each entry was read. */
+async function readLive(zip: Buffer, tag: string, entryLimits = limits) {
+  const file = await GrowingFile.create(join(dir, `${tag}.zip`));
+  const source = new PassThrough();
+  const filled = file.fill(source, 1e9);
+  void (async () => {
+    for (let at = 0; at < zip.length; at += 64 * 1024) {
+      source.write(zip.subarray(at, at + 64 * 1024));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    source.end();
+  })();
+  const seen: { item: ZipItem; data: Buffer | null; arrived: number }[] = [];
+  for await (const item of liveZipEntries(file, entryLimits, new AbortController().signal)) {
+    const arrived = file.written;
+    seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null });
+  }
+  await filled;
+  return { seen, file };
+}
+
+describe('reading a ZIP while it arrives (liveZipEntries)', () => {
+  for (const [shape, make] of Object.entries(makers)) {
+    it(`${shape}: every entry, byte for byte, before the archive has fully arrived; the directory pass then adds nothing`, async () => {
+      const zip = await make(files);
+      const { seen, file } = await readLive(zip, shape.replace(/\W+/g, '-'));
+      try {
+        expect(seen.map((s) => s.item.name)).toEqual(files.map((f) => f.name));
+        for (const [i, s] of seen.entries()) expect(s.data!.equals(files[i]!.data), s.item.name).toBe(true);
+        expect(seen[0]!.arrived).toBeLessThan(zip.length);
+        const handled = new Set(seen.map((s) => s.item.offset));
+        const rest: string[] = [];
+        for await (const item of readZip(file.path, limits, { skipOffsets: handled })) rest.push(item.name);
+        expect(rest).toEqual([]);
+      } finally {
+        await file.close();
+      }
+    });
+  }
+
+  it('stops at the archive-wide limits and leaves the refusal to the directory pass', async () => {
+    const zip = await makers['yazl, sizes in the local headers, deflated']!(files);
+    const { seen, file } = await readLive(zip, 'limits', { ...limits, maxEntries: 2 });
+    await file.close();
+    expect(seen.map((s) => s.item.name)).toEqual(['a/one.dcm', 'a/two.dcm']);
+  });
+
+  it('refuses unsafe names and bombs by the same rules as the directory pass, and stops where the archive is cut', async () => {
+    const zip = await makers['yazl, sizes in the local headers, deflated']!([
+      { name: 'xx/escape.dcm', data: Buffer.alloc(10, 1) },
+      { name: 'zeros.dcm', data: Buffer.alloc(8 * 1024 * 1024) },
+      ...files,
+    ]);
+    // yazl refuses to write a '..' name: patch it in (same length), in the local header and the directory.
+    for (let at = zip.indexOf('xx/escape'); at >= 0; at = zip.indexOf('xx/escape', at + 1)) zip.write('../escape', at, 'latin1');
+    const cut = zip.subarray(0, zip.length - 200_000);
+    const { seen, file } = await readLive(cut, 'hostile');
+    await file.close();
+    expect(seen[0]!.item).toMatchObject({ ok: false, reason: expect.stringMatching(/climbs out/) });
+    expect(seen[1]!.item).toMatchObject({ ok: false, reason: expect.stringMatching(/compression ratio/) });
+    expect(seen.length).toBeLessThan(5); // the cut-off entries are not made up
+    for (const s of seen.filter((x) => x.item.ok)) expect(files.some((f) => f.name === s.item.name && f.data.equals(s.data!))).toBe(true);
+  });
+});
