@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { and, count, desc, eq, inArray, lt, max } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
@@ -226,6 +228,23 @@ export function closeStaleImports(deps: Pick<AppDeps, 'db' | 'config'>, at: 'sta
       : `No files arrived for ${deps.config.imports.idleMinutes} minutes, so the import was closed. What was stored stays.`;
   deps.db.update(importJobs).set({ status: 'failed', error, finishedAt: now, updatedAt: now }).where(inArray(importJobs.id, ids)).run();
   return ids.length;
+}
+
+/**
+ * Temp files of imports a killed process left behind (spooled files, ZIPs, unpacked NIfTI).
+ * At startup only, and synchronously: before any request can make a new one.
+ */
+export function removeStaleImportFiles(deps: Pick<AppDeps, 'config' | 'log'>): number {
+  let names: string[] = [];
+  try {
+    names = readdirSync(deps.config.tmpDir);
+  } catch {
+    return 0;
+  }
+  const stale = names.filter((name) => /^[0-9a-f-]{36}(\.[a-z.]+)?$/.test(name) || /^nifti-/.test(name));
+  for (const name of stale) rmSync(join(deps.config.tmpDir, name), { recursive: true, force: true });
+  if (stale.length) deps.log.info({ files: stale.length }, 'removed temp files of interrupted imports');
+  return stale.length;
 }
 
 export function isImportActive(id: string): boolean {

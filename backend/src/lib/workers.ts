@@ -1,4 +1,4 @@
-import { closeStaleImports } from '../imports/imports.service.js';
+import { closeStaleImports, removeStaleImportFiles } from '../imports/imports.service.js';
 import { startRegistrySync, type RegistrySync } from '../studies/change-feed.js';
 import { prunePendingClaims } from '../studies/pending-claims.js';
 import { startInferenceWorker } from '../inference/queue.js';
@@ -12,6 +12,7 @@ export function startWorkers(deps: AppDeps): Workers {
   const interrupted = closeStaleImports(deps, 'startup');
   if (interrupted) deps.log.warn({ imports: interrupted }, 'imports interrupted by the last shutdown were marked failed');
   prunePendingClaims(deps.db);
+  removeStaleImportFiles(deps);
   void cleanUpExports(deps, 'startup');
   const registry = startRegistrySync(deps);
   const inference = startInferenceWorker(deps);
