@@ -13,7 +13,7 @@ import { deidentificationTable } from '../src/exports/deid/table.js';
 import { buildGrid, type SliceMeta } from '../src/inference/volume/volume.js';
 import { createTestBackend, createUser, sameOrigin, signIn, startTestServices, type TestBackend, type TestServices } from './harness.js';
 import { folderFiles, form, freshUid, rewriteDicom, sharedData } from './dicom.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 // @ts-ignore -- dcmjs ships no type declarations
 import dcmjsUntyped from 'dcmjs';
@@ -64,6 +64,29 @@ describe('export bundles', () => {
   let ctSeries: string;
   let scStudy: string;
   const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+  /** ZIPs on disk that no completed export owns: half-written or left behind. */
+  const strayZips = () => {
+    const dir = join(services.dir, 'tmp', 'exports');
+    const kept = new Set((backend.deps.db.$client.prepare("SELECT file_path AS path FROM export_jobs WHERE status = 'completed'").all() as { path: string }[]).map((r) => r.path));
+    return (existsSync(dir) ? readdirSync(dir) : []).map((name) => join(dir, name)).filter((path) => !kept.has(path));
+  };
+
+  /** 6 studies × the 20 CT slices with fresh UIDs (imported once): enough that an export is still running when a test intervenes. */
+  let manyStudies: string[] | null = null;
+  async function importManyStudies(): Promise<string[]> {
+    if (manyStudies) return manyStudies;
+    const many = Array.from({ length: 6 }, () => {
+      const study = freshUid();
+      const seriesUid = freshUid();
+      return folderFiles('ct-volume-pancreas-tcia')
+        .filter((f) => f.name.endsWith('.dcm'))
+        .map((f) => ({ ...f, name: `${study}/${f.name}`, data: rewriteDicom(f.data, { StudyInstanceUID: study, SeriesInstanceUID: seriesUid, SOPInstanceUID: freshUid() }) }));
+    }).flat();
+    const imported = ((await (await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: form(many) })).json()) as { import: { studies: { studyInstanceUid: string }[] } }).import;
+    manyStudies = imported.studies.map((s) => s.studyInstanceUid);
+    return manyStudies;
+  }
 
   const api = (path: string, init: RequestInit & { cookie?: string } = {}) =>
     backend.app.request(path, { ...init, headers: { origin: sameOrigin.origin, cookie: init.cookie ?? cookie, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...(init.headers as Record<string, string>) } });
@@ -150,6 +173,31 @@ describe('export bundles', () => {
     } finally {
       await fresh.stop();
     }
+  });
+
+  it('streams an instance larger than the fetch budget from Orthanc straight into the ZIP, byte for byte', { timeout: 120_000 }, async () => {
+    const slice = folderFiles('ct-volume-pancreas-tcia').find((f) => f.name.endsWith('.dcm'))!.data;
+    const renamed = rewriteDicom(slice, { StudyInstanceUID: freshUid(), SeriesInstanceUID: freshUid(), SOPInstanceUID: freshUid(), PatientID: 'BIG-INSTANCE', PatientName: 'Big^Instance' });
+    // 40 MiB in a private attribute: over the export's 32 MiB fetch budget.
+    const message = dcmjs.DicomMessage.readFile(renamed.buffer.slice(renamed.byteOffset, renamed.byteOffset + renamed.byteLength) as ArrayBuffer) as unknown as { dict: Dict; write(): ArrayBuffer };
+    message.dict['00090010'] = { vr: 'LO', Value: ['PREVIEW DICOM TEST'] };
+    message.dict['00091000'] = { vr: 'OB', Value: [new Uint8Array(40 * 1024 * 1024).fill(7).buffer] };
+    const big = Buffer.from(message.write());
+    const imported = await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: form([{ name: 'big.dcm', data: big }]) });
+    expect(imported.status).toBe(201);
+    const studyUid = ((await imported.json()) as { import: { studies: { studyInstanceUid: string }[] } }).import.studies[0]!.studyInstanceUid;
+
+    const job = await exportAndWait({ studyInstanceUids: [studyUid] });
+    expect(job.status).toBe('completed');
+    const files = await download(job);
+    const [path, data] = [...files.entries()].find(([p]) => p.endsWith('.dcm'))!;
+    const orthanc = backend.deps.orthanc;
+    const lookup = (JSON.parse(await (await orthanc.raw('POST', '/tools/lookup', { headers: { 'content-type': 'text/plain' }, body: String(readDicom(big)['00080018']!.Value![0]) })).body.text()) as { ID: string }[])[0]!;
+    const stored = Buffer.from(await (await orthanc.raw('GET', `/instances/${lookup.ID}/file`)).body.arrayBuffer());
+    expect(data.length).toBeGreaterThan(40 * 1024 * 1024);
+    expect(sha(data)).toBe(sha(stored));
+    const manifest = JSON.parse(files.get('manifest.json')!.toString()) as { files: { path: string; sha256: string; bytes: number }[] };
+    expect(manifest.files).toEqual([{ path, sha256: sha(stored), bytes: stored.length }]);
   });
 
   it('de-identifies per PS3.15: every Table E.1-1 attribute by its action, no private tags, SEG → source intact, stable pseudonym, a manifest free of identifiers', { timeout: 120_000 }, async () => {
@@ -296,17 +344,39 @@ describe('export bundles', () => {
     expect((await api('/api/admin/ledger')).status).toBe(403);
   });
 
+  it('stops a cancelled export in the middle of its instances, deletes the partial ZIP and audits the cancel', { timeout: 120_000 }, async () => {
+    const studyUids = await importManyStudies();
+    // Orthanc frozen from the start, so the export is surely still running when it is cancelled.
+    const orthancPid = services.orthanc.proc.pid!;
+    let id: string;
+    process.kill(orthancPid, 'SIGSTOP');
+    try {
+      const started = await api('/api/exports', { method: 'POST', body: JSON.stringify({ purpose: 'Cancel test', recipient: 'Nobody', studyInstanceUids: studyUids }) });
+      id = ((await started.json()) as { export: Export }).export.id;
+      const cancelled = await api(`/api/exports/${id}/cancel`, { method: 'POST' });
+      expect(cancelled.status).toBe(200);
+      // Its ZIP is being written (opened, still empty).
+      for (let i = 0; i < 50 && !strayZips().length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(strayZips()).toHaveLength(1);
+    } finally {
+      process.kill(orthancPid, 'SIGCONT');
+    }
+    // Resumed, the run notices the cancellation between instances and cleans up.
+    for (let i = 0; i < 200 && strayZips().length; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(strayZips()).toEqual([]);
+    const job = ((await (await api(`/api/exports/${id}`)).json()) as { export: Export }).export;
+    expect(job).toMatchObject({ status: 'cancelled', downloadUrl: null });
+    expect((await api(`/api/exports/${id}/download`)).status).toBe(409);
+    const actions = (backend.deps.db.$client.prepare('SELECT action FROM audit_log WHERE target_id = ? ORDER BY id').all(id) as { action: string }[]).map((a) => a.action);
+    expect(actions).toEqual(['export.start', 'export.cancel']);
+    // Nothing is left stuck: the same selection exports completely right after.
+    expect((await exportAndWait({ studyInstanceUids: studyUids })).status).toBe('completed');
+  });
+
   it('fails clearly when Orthanc stops mid-export and offers no partial ZIP', { timeout: 120_000 }, async () => {
     // Enough instances that the export is still running when Orthanc goes away.
-    const many = Array.from({ length: 6 }, () => {
-      const study = freshUid();
-      const seriesUid = freshUid();
-      return folderFiles('ct-volume-pancreas-tcia')
-        .filter((f) => f.name.endsWith('.dcm'))
-        .map((f) => ({ ...f, name: `${study}/${f.name}`, data: rewriteDicom(f.data, { StudyInstanceUID: study, SeriesInstanceUID: seriesUid, SOPInstanceUID: freshUid() }) }));
-    }).flat();
-    const imported = ((await (await api(`/api/imports?groupId=${groupId}`, { method: 'POST', body: form(many) })).json()) as { import: { studies: { studyInstanceUid: string }[] } }).import;
-    const started = await api('/api/exports', { method: 'POST', body: JSON.stringify({ purpose: 'Fault test', recipient: 'Nobody', studyInstanceUids: imported.studies.map((s) => s.studyInstanceUid), format: 'both' }) });
+    const studyUids = await importManyStudies();
+    const started = await api('/api/exports', { method: 'POST', body: JSON.stringify({ purpose: 'Fault test', recipient: 'Nobody', studyInstanceUids: studyUids, format: 'both' }) });
     const id = ((await started.json()) as { export: Export }).export.id;
     await services.orthanc.stop();
     let job: Export;
@@ -320,5 +390,6 @@ describe('export bundles', () => {
     expect(job.error).toMatch(/The export stopped: .*No partial ZIP is offered/);
     expect(job.downloadUrl).toBeNull();
     expect((await api(`/api/exports/${id}/download`)).status).toBe(409);
+    expect(strayZips()).toEqual([]);
   });
 });

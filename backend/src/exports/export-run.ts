@@ -1,13 +1,10 @@
-// Builds one export ZIP into a temp file, streamed: each instance is fetched from Orthanc,
-// optionally de-identified, hashed and appended while a few more are fetched, so memory
-// holds a handful of instances whatever the export's size. ZIP64 is used when needed.
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+// Builds one export ZIP into a temp file, streamed: instances are fetched from Orthanc a few
+// ahead within a byte budget, de-identified if asked, and appended (hashed on the way) only as
+// fast as the file takes them, so memory stays bounded whatever the export's size. An instance
+// larger than the budget goes from Orthanc's response straight into the archive. ZIP64 when needed.
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { ZipArchive } from 'archiver';
 import { and, eq, inArray } from 'drizzle-orm';
 import { writeAudit } from '../audit/audit.service.js';
 import { exportJobs, exportLedger, groups, pseudonyms, segmentationResults, segments, series, studies, type ExportOptions } from '../db/schema.js';
@@ -16,14 +13,27 @@ import { channelValues, SeriesReadError, seriesSlices } from '../inference/volum
 import { buildGrid, niftiFromLabels, niftiFromVolume, VolumeError, type VolumeGrid } from '../inference/volume/volume.js';
 import { decodeSeg } from '../inference/seg/decode.js';
 import { tempPath } from '../imports/spool.js';
+import { isOrthancConnectionError, OrthancUnavailableError } from '../orthanc/client.js';
 import { burnedInRisk, deidentifyPart10, type DeidContext, type DeidOption } from './deid/deidentify.js';
+import { ExportZip, type EntrySource, type FileEntry } from './export-zip.js';
+import { loadAhead, type AheadLimits } from './load-ahead.js';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
-const PREFETCH = 4;
+/**
+ * Instances fetched ahead of the one being appended, and the bytes they may hold together.
+ * Each is read whole as soon as Orthanc answers rather than streamed at the disk's pace: Orthanc
+ * closes a connection idle for 1 s after it sent the answer, and undici then fails a response
+ * whose parser backpressure had paused ("other side closed"), so an answer must not wait. Only
+ * an instance larger than the budget is streamed, alone (nothing else waits meanwhile).
+ */
+const FETCH_AHEAD: AheadLimits = { maxAhead: 4, maxHeldBytes: 32 * 1024 * 1024 };
+/** How often the job row is read to notice a cancellation. */
+const CANCEL_CHECK_MS = 250;
 
 type StudyRow = typeof studies.$inferSelect;
 type SeriesRow = typeof series.$inferSelect;
-type FileEntry = { path: string; sha256: string; bytes: number };
+/** An instance of a series as Orthanc lists it: its id and its file's size (to budget memory). */
+type InstanceFile = { id: string; fileSize: number };
 
 /** Keeps file and folder names portable and free of separators. */
 const safe = (text: string, fallback: string) => (text.replace(/[^\w.-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 60) || fallback);
@@ -55,37 +65,32 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
   const job = deps.db.select().from(exportJobs).where(eq(exportJobs.id, exportId)).get();
   if (!job) return;
   const options: ExportOptions = job.options;
-  const path = tempPath(join(deps.config.tmpDir, 'exports'), '.zip');
-  const out = createWriteStream(path, { mode: 0o600 });
-  const archive = new ZipArchive({ store: true });
-  const archiveFailed = new Promise<never>((_, reject) => {
-    archive.on('error', reject);
-    out.on('error', reject);
-  });
-  archiveFailed.catch(() => undefined);
-  archive.pipe(out);
-  let written = 0;
-  archive.on('entry', () => written++);
+  const zip = new ExportZip(tempPath(join(deps.config.tmpDir, 'exports'), '.zip'));
   const progress = { instancesDone: 0, filesWritten: 0 };
   const flush = () =>
     deps.db
       .update(exportJobs)
-      .set({ instancesDone: progress.instancesDone, filesWritten: progress.filesWritten, bytesWritten: archive.pointer(), updatedAt: new Date() })
+      .set({ instancesDone: progress.instancesDone, filesWritten: progress.filesWritten, bytesWritten: zip.bytesProduced, updatedAt: new Date() })
       .where(eq(exportJobs.id, exportId))
       .run();
   const timer = setInterval(flush, 300);
   timer.unref();
   const cancelledNow = () => deps.db.select({ status: exportJobs.status }).from(exportJobs).where(eq(exportJobs.id, exportId)).get()?.status === 'cancelled';
+  let cancelCheckedAt = Date.now();
+  const throwIfCancelled = () => {
+    if (Date.now() - cancelCheckedAt < CANCEL_CHECK_MS) return;
+    cancelCheckedAt = Date.now();
+    if (cancelledNow()) throw new ExportCancelled();
+  };
 
   const files: FileEntry[] = [];
-  let appended = 0;
-  const append = async (name: string, data: Buffer) => {
-    files.push({ path: name, sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length });
-    archive.append(data, { name, date: new Date(0) });
-    appended++;
+  const append = async (name: string, source: EntrySource, appendOptions: { gzip?: boolean } = {}): Promise<FileEntry> => {
+    const entry = await zip.append(name, source, appendOptions).catch((error: unknown) => {
+      throw namingOrthanc(error);
+    });
+    files.push(entry);
     progress.filesWritten++;
-    // Backpressure: let the archive write what it holds before handing it more.
-    while (appended - written > PREFETCH * 2) await Promise.race([new Promise((resolve) => archive.once('entry', resolve)), archiveFailed]);
+    return entry;
   };
 
   try {
@@ -101,11 +106,14 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
       return mapped;
     };
     const flagged: { seriesInstanceUid: string; reason: string; excluded: boolean }[] = [];
-    const seriesInstances = new Map<string, string[]>();
+    const seriesInstances = new Map<string, InstanceFile[]>();
     for (const s of seriesRows) {
-      const instances = (await deps.orthanc.json<{ Instances: string[] }>('GET', `/series/${s.orthancId}`)).Instances;
+      // The same order as /series/{id}'s Instances, with each file's size.
+      const listed = await deps.orthanc.json<{ ID: string; FileSize?: number }[]>('GET', `/series/${s.orthancId}/instances`);
+      // Size unknown: treated as large (streamed, alone).
+      const instances = listed.map((i) => ({ id: i.ID, fileSize: i.FileSize ?? FETCH_AHEAD.maxHeldBytes + 1 }));
       seriesInstances.set(s.seriesInstanceUid, instances);
-      const first = instances[0] ? await deps.orthanc.json<Record<string, string | undefined>>('GET', `/instances/${instances[0]}/simplified-tags`) : {};
+      const first = instances[0] ? await deps.orthanc.json<Record<string, string | undefined>>('GET', `/instances/${instances[0].id}/simplified-tags`) : {};
       const risk = burnedInRisk({
         '00280301': { vr: 'CS', Value: first.BurnedInAnnotation ? [first.BurnedInAnnotation] : [] },
         '00080060': { vr: 'CS', Value: [s.modality] },
@@ -167,36 +175,32 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
         if (excluded.has(s.seriesInstanceUid)) continue;
         const instances = seriesInstances.get(s.seriesInstanceUid) ?? [];
         if (options.format !== 'nifti') {
-          const fetchFile = async (id: string) => {
-            const response = await deps.orthanc.raw('GET', `/instances/${id}/file`);
-            const body = Buffer.from(await response.body.arrayBuffer());
-            if (response.statusCode !== 200) throw new Error(`Orthanc answered ${response.statusCode} for instance ${id}`);
-            return context ? deidentifyPart10(body, context) : body;
-          };
-          const pending: Promise<Buffer>[] = [];
-          for (let i = 0; i < instances.length; i++) {
-            while (pending.length < PREFETCH && i + pending.length < instances.length) {
-              const next = fetchFile(instances[i + pending.length]!);
-              // Prefetched files may fail after an earlier one already stopped the export: handled, not unhandled.
-              next.catch(() => undefined);
-              pending.push(next);
-            }
-            const data = await pending.shift()!;
-            const name = `${patientFolder}/${studyFolder}/${seriesFolder}/${pad(i + 1)}.dcm`;
-            await append(name, data);
-            seriesEntry.files.push(files[files.length - 1]!);
+          const deidentify = context ? (file: Buffer) => deidentifyPart10(file, context) : null;
+          const sources = loadAhead(
+            instances,
+            FETCH_AHEAD,
+            (instance) => instance.fileSize,
+            (instance) => instanceFile(deps, instance, deidentify),
+            (source) => {
+              if (!Buffer.isBuffer(source) && !Array.isArray(source)) source.destroy();
+            },
+          );
+          let number = 0;
+          for await (const source of sources) {
+            const entry = await append(`${patientFolder}/${studyFolder}/${seriesFolder}/${pad(++number)}.dcm`, source);
+            seriesEntry.files.push(entry);
             seriesEntry.instanceCount++;
             groupTotals.instances++;
-            groupTotals.bytes += data.length;
+            groupTotals.bytes += entry.bytes;
             progress.instancesDone++;
-            if (progress.instancesDone % 50 === 0 && cancelledNow()) throw new ExportCancelled();
+            throwIfCancelled();
           }
         } else {
           seriesEntry.instanceCount = instances.length;
           groupTotals.instances += instances.length;
           progress.instancesDone += instances.length;
         }
-        if (options.format !== 'dicom') seriesEntry.nifti = await niftiEntry(deps, s, { grids, seriesFolder: `nifti/${patientFolder}/${studyFolder}/${seriesFolder}`, append, files });
+        if (options.format !== 'dicom') seriesEntry.nifti = await niftiEntry(deps, s, { grids, seriesFolder: `nifti/${patientFolder}/${studyFolder}/${seriesFolder}`, append });
       }
       perGroup.set(study.ownerGroupId, groupTotals);
       const patientKey = pseudo ? pseudo.pseudonym : study.patientKey ?? study.patientId;
@@ -237,17 +241,15 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
       segmentations: segmentationManifest,
       files,
     };
-    const manifestBuffer = Buffer.from(JSON.stringify(manifest, null, 2));
-    archive.append(manifestBuffer, { name: 'manifest.json', date: new Date(0) });
+    // The manifest lists every other file; it is not in its own list.
+    await zip.append('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2)));
     progress.filesWritten++;
-    await Promise.race([archive.finalize(), archiveFailed]);
-    await Promise.race([finished(out), archiveFailed]);
+    const bytes = await zip.finish();
     clearInterval(timer);
     if (cancelledNow()) throw new ExportCancelled();
-    const bytes = archive.pointer();
     deps.db.transaction((tx) => {
       tx.update(exportJobs)
-        .set({ status: 'completed', filePath: path, instancesDone: progress.instancesDone, filesWritten: progress.filesWritten, bytesWritten: bytes, finishedAt: new Date(), updatedAt: new Date(), expiresAt: new Date(Date.now() + deps.config.exportTtlHours * 3600_000) })
+        .set({ status: 'completed', filePath: zip.path, instancesDone: progress.instancesDone, filesWritten: progress.filesWritten, bytesWritten: bytes, finishedAt: new Date(), updatedAt: new Date(), expiresAt: new Date(Date.now() + deps.config.exportTtlHours * 3600_000) })
         .where(eq(exportJobs.id, exportId))
         .run();
       for (const [groupId, totals] of perGroup) {
@@ -265,11 +267,9 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
     });
   } catch (error) {
     clearInterval(timer);
-    archive.abort();
-    out.destroy();
-    await rm(path, { force: true });
+    await zip.discard();
     const cancelled = error instanceof ExportCancelled;
-    const reason = cancelled ? null : `The export stopped: ${(error as Error).message}. No partial ZIP is offered; start the export again.`;
+    const reason = cancelled ? null : `The export stopped: ${(error as Error).message.replace(/\.$/, '')}. No partial ZIP is offered; start the export again.`;
     deps.db.transaction((tx) => {
       tx.update(exportJobs)
         .set({ status: cancelled ? 'cancelled' : 'failed', error: reason, finishedAt: new Date(), updatedAt: new Date() })
@@ -285,7 +285,7 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
 async function niftiEntry(
   deps: AppDeps,
   s: SeriesRow,
-  ctx: { grids: Map<string, VolumeGrid>; seriesFolder: string; append: (name: string, data: Buffer) => Promise<void>; files: FileEntry[] },
+  ctx: { grids: Map<string, VolumeGrid>; seriesFolder: string; append: (name: string, data: Buffer, options: { gzip: true }) => Promise<FileEntry> },
 ): Promise<FileEntry | { skipped: string }> {
   try {
     if (s.modality === 'SEG') {
@@ -296,15 +296,12 @@ async function niftiEntry(
       const segFile = Buffer.from(await (await deps.orthanc.raw('GET', `/instances/${instances[0]}/file`)).body.arrayBuffer());
       const segs = deps.db.select({ number: segments.number, labelValue: segments.labelValue }).from(segments).where(eq(segments.resultId, result.id)).all();
       const decoded = decodeSeg(segFile, grid, segs);
-      const data = gzipSync(niftiFromLabels(grid, decoded.data));
-      await ctx.append(`${ctx.seriesFolder}_labels.nii.gz`, data);
-      return ctx.files[ctx.files.length - 1]!;
+      return await ctx.append(`${ctx.seriesFolder}_labels.nii.gz`, niftiFromLabels(grid, decoded.data), { gzip: true });
     }
     const { grid, values } = await gridOf(deps, s.seriesInstanceUid);
     ctx.grids.set(s.seriesInstanceUid, grid);
-    const data = gzipSync(niftiFromVolume(grid, [values!]));
-    await ctx.append(`${ctx.seriesFolder}.nii.gz`, data);
-    return ctx.files[ctx.files.length - 1]!;
+    // Gzipped as it goes into the archive: no compressed copy of the volume in memory.
+    return await ctx.append(`${ctx.seriesFolder}.nii.gz`, niftiFromVolume(grid, [values!]), { gzip: true });
   } catch (error) {
     if (error instanceof VolumeError || error instanceof SeriesReadError) return { skipped: `not a volume: ${error.message}` };
     throw error;
@@ -315,4 +312,32 @@ async function gridOf(deps: AppDeps, seriesUid: string): Promise<{ grid: VolumeG
   const source = await seriesSlices(deps, seriesUid);
   const grid = buildGrid(source.metas);
   return { grid, values: await channelValues(deps, grid, source.byUid) };
+}
+
+/**
+ * One instance's file exactly as Orthanc stores it (its chunks as they came: no copy), or
+ * de-identified; or, when it is larger than the fetch budget and not to be de-identified,
+ * Orthanc's response itself, to stream.
+ */
+async function instanceFile(deps: AppDeps, instance: InstanceFile, deidentify: ((file: Buffer) => Buffer) | null): Promise<Readable | Buffer | Buffer[]> {
+  const response = await deps.orthanc.raw('GET', `/instances/${instance.id}/file`);
+  if (response.statusCode !== 200) {
+    await response.body.dump().catch(() => undefined);
+    throw new Error(`Orthanc answered ${response.statusCode} for instance ${instance.id}`);
+  }
+  if (!deidentify && instance.fileSize > FETCH_AHEAD.maxHeldBytes) return response.body;
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw namingOrthanc(error);
+  }
+  return deidentify ? deidentify(Buffer.concat(chunks)) : chunks;
+}
+
+/** A connection that broke while a file was read (undici: "other side closed") says it was Orthanc's. */
+function namingOrthanc(error: unknown): unknown {
+  if (error instanceof OrthancUnavailableError || !isOrthancConnectionError(error)) return error;
+  const { code, message } = error as { code?: string; message?: string };
+  return new OrthancUnavailableError(`the connection broke in the middle of a file: ${code ?? message}`);
 }

@@ -20,6 +20,7 @@ describe('burnedInRisk', () => {
       'odd-encodings-pydicom/image_dfl.dcm',
       'odd-encodings-pydicom/chrArab.dcm',
       'odd-encodings-pydicom/JPEG2000.dcm', // NM modality, stored as Secondary Capture
+      'odd-multiframe/SC_rgb_rle_2frame.dcm', // the shared data's current copy: Secondary Capture, RLE, modality OT
     ]) {
       const risk = burnedInRisk(dataset(rel));
       expect(risk.flagged, rel).toBe(true);
@@ -34,7 +35,7 @@ describe('burnedInRisk', () => {
       'seg-dcmqi-ct3slice/seg/liver.dcm',
       'odd-nonimage-dicom/test-SR.dcm',
       'odd-multiframe/philips_enhanced_mr_8frames.dcm',
-      'odd-multiframe/SC_rgb_rle_2frame.dcm', // despite its name: Enhanced CT, BurnedInAnnotation NO
+      'odd-multiframe/legacy_converted_enhanced_ct_3frames.dcm',
     ]) {
       expect(burnedInRisk(dataset(rel)), rel).toEqual({ flagged: false, reason: null });
     }
