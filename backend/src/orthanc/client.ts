@@ -29,6 +29,11 @@ export function isOrthancConnectionError(error: unknown): boolean {
   return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
 }
 
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code ?? (error as { cause?: { code?: string } } | null)?.cause?.code;
+  return error instanceof errors.SocketError || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 function describeConnectionError(error: unknown): string {
   if (error instanceof errors.ConnectTimeoutError) return 'connection timed out';
   if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError) return 'it did not answer in time';
@@ -68,14 +73,24 @@ export class OrthancClient {
     path: string,
     init: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions['body']; signal?: AbortSignal } = {},
   ): Promise<Dispatcher.ResponseData> {
-    try {
-      return await request(`${this.baseUrl}${path}`, {
+    const send = () =>
+      request(`${this.baseUrl}${path}`, {
         method,
         dispatcher: this.agent,
         headers: { authorization: this.authorization, ...init.headers },
         body: init.body,
         signal: init.signal,
       });
+    try {
+      try {
+        return await send();
+      } catch (error) {
+        // A kept-alive connection Orthanc closed just as this request went out: send it once
+        // more on a fresh one, when the body can be sent again (every store is idempotent).
+        const replayable = init.body === undefined || init.body === null || typeof init.body === 'string' || Buffer.isBuffer(init.body) || init.body instanceof Uint8Array;
+        if (!replayable || init.signal?.aborted || !isStaleConnection(error)) throw error;
+        return await send();
+      }
     } catch (error) {
       if (!init.signal?.aborted && isOrthancConnectionError(error)) throw new OrthancUnavailableError(describeConnectionError(error));
       throw error;
