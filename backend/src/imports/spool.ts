@@ -54,8 +54,9 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
       await finished(file.out);
       return { where: 'disk', path: file.path, size, head: Buffer.concat(headChunks).subarray(0, options.headBytes) };
     }
-    // A file that came in one chunk (a ZIP entry read in one go) is kept as it is, not copied.
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    // Copied into one buffer of the file's size: a chunk may be a slice of a larger read buffer
+    // that would otherwise stay allocated for as long as the file is held.
+    const data = Buffer.concat(chunks);
     return { where: 'memory', data, size, head: data.subarray(0, options.headBytes) };
   } catch (error) {
     stream.resume();
