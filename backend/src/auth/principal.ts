@@ -1,4 +1,5 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
 import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { apiTokens, groupMembers, groups, shareLinks, users } from '../db/schema.js';
@@ -13,17 +14,32 @@ type Resolution = { user: SessionUser | null; credential: Credential | null; aut
 const anonymous: Resolution = { user: null, credential: null, authProblem: null };
 const problem = (status: 401 | 503, code: string, message: string): Resolution => ({ user: null, credential: null, authProblem: { status, code, message } });
 
-/** Loads an active user with their groups, or null. */
-export function loadUser(deps: AppDeps, userId: string): SessionUser | null {
-  const user = deps.db.select().from(users).where(eq(users.id, userId)).get();
-  if (!user || !user.isActive) return null;
-  const memberOf = deps.db
+// Every request loads its user: the two queries are prepared once per database, not built each time.
+const prepareUser = (db: Db) => db.select().from(users).where(eq(users.id, sql.placeholder('id'))).prepare();
+const prepareGroups = (db: Db) =>
+  db
     .select({ id: groups.id, name: groups.name })
     .from(groupMembers)
     .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-    .where(eq(groupMembers.userId, userId))
+    .where(eq(groupMembers.userId, sql.placeholder('id')))
     .orderBy(groups.name)
-    .all();
+    .prepare();
+const preparedUserQueries = new WeakMap<Db, { user: ReturnType<typeof prepareUser>; groups: ReturnType<typeof prepareGroups> }>();
+function userQueries(db: Db) {
+  let queries = preparedUserQueries.get(db);
+  if (!queries) {
+    queries = { user: prepareUser(db), groups: prepareGroups(db) };
+    preparedUserQueries.set(db, queries);
+  }
+  return queries;
+}
+
+/** Loads an active user with their groups, or null. */
+export function loadUser(deps: AppDeps, userId: string): SessionUser | null {
+  const queries = userQueries(deps.db);
+  const user = queries.user.get({ id: userId });
+  if (!user || !user.isActive) return null;
+  const memberOf = queries.groups.all({ id: userId });
   return { id: user.id, email: user.email, displayName: user.displayName, role: user.role, mustChangePassword: user.mustChangePassword, groups: memberOf };
 }
 
