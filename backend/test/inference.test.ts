@@ -297,7 +297,8 @@ describe('segmentation jobs', () => {
       const submitted = await fetch(`${url}/api/inference/jobs`, { method: 'POST', headers: { ...sameOrigin, cookie }, body: JSON.stringify({ seriesInstanceUids: [series3], model: MODEL }) });
       const job = ((await submitted.json()) as { job: Job }).job;
       await waitForJob(job.id, (j) => j.stage === 'inferring', null, 60_000, url);
-      expect(proxy.heldCount()).toBe(1);
+      // The stage is written just before the request goes out: let it reach the proxy.
+      await expect.poll(() => proxy.heldCount(), { timeout: 10_000 }).toBe(1);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       child = await startBackend();

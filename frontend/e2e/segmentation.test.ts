@@ -129,7 +129,8 @@ describe('AI segmentation from the dashboard to the viewer', () => {
     }
     const summary = await job.getByTestId('stage-summary').textContent();
     expect(status, `job ended as ${status} at stage ${stage}: ${summary}`).toBe('completed');
-    expect(stage).toBe('done');
+    // The stage was read just before the status: it may be one poll behind.
+    await expect.poll(async () => (await job.getByTestId('stage-indicator').getAttribute('data-stage')) ?? '').toBe('done');
     console.info(`stages seen while polling: ${[...seen].join(' → ')}`);
     expect(await job.locator('[aria-current="step"]').textContent()).toContain('Done');
     // The result appears in the study's list, pending review; the SEG series joins the study.

@@ -151,7 +151,11 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
     if (parseError) throw parseError;
   } catch (error) {
     parser.destroy();
-    input.body.destroy();
+    // The body may be the client's socket itself: read the rest away for a moment instead of
+    // destroying it at once, so the answer (413, 409, 503…) reaches the client first.
+    input.body.resume();
+    const body = input.body;
+    setTimeout(() => body.readableEnded || body.destroy(), 2_000).unref();
     await handlers.catch(() => undefined);
     throw error;
   } finally {
