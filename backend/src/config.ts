@@ -35,6 +35,7 @@ const configSchema = z.object({
   PD_TRUST_PROXY: booleanish.default(true),
   PD_TMP_DIR: z.string().min(1).default('runtime/tmp'),
   PD_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  PD_IMPORT_STORE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   PD_IMPORT_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 ** 3),
   PD_IMPORT_MAX_FILE_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
   PD_IMPORT_ZIP_MAX_ENTRIES: z.coerce.number().int().min(1).default(100_000),
@@ -104,6 +105,8 @@ export type AppConfig = {
   tmpDir: string;
   imports: {
     concurrency: number;
+    /** Stores in flight to Orthanc across all imports at once, so viewers keep their share of it. */
+    storeConcurrency: number;
     maxRequestBytes: number;
     maxFileBytes: number;
     zip: { maxEntries: number; maxTotalBytes: number; maxEntryBytes: number; maxRatio: number };
@@ -164,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tmpDir: c.PD_TMP_DIR,
     imports: {
       concurrency: c.PD_IMPORT_CONCURRENCY,
+      storeConcurrency: c.PD_IMPORT_STORE_CONCURRENCY,
       maxRequestBytes: c.PD_IMPORT_MAX_REQUEST_BYTES,
       maxFileBytes: c.PD_IMPORT_MAX_FILE_BYTES,
       zip: { maxEntries: c.PD_IMPORT_ZIP_MAX_ENTRIES, maxTotalBytes: c.PD_IMPORT_ZIP_MAX_TOTAL_BYTES, maxEntryBytes: c.PD_IMPORT_ZIP_MAX_ENTRY_BYTES, maxRatio: c.PD_IMPORT_ZIP_MAX_RATIO },

@@ -84,6 +84,20 @@ function orthancRefusal(status: number, text: string): string {
   return `the archive refused it (${status}${details ? `: ${details}` : ''})`;
 }
 
+/**
+ * One limit on stores to Orthanc shared by every import of a backend: five imports at once
+ * once took all of Orthanc's two cores, and the viewers' requests waited seconds behind them.
+ */
+const storeLimits = new WeakMap<object, Slots>();
+function storeSlots(deps: AppDeps): Slots {
+  let slots = storeLimits.get(deps.orthanc);
+  if (!slots) {
+    slots = new Slots(deps.config.imports.storeConcurrency);
+    storeLimits.set(deps.orthanc, slots);
+  }
+  return slots;
+}
+
 export class ImportRun {
   readonly counters: ImportCounters = { filesReceived: 0, bytesReceived: 0, instancesStored: 0, duplicates: 0, rejected: 0, skipped: 0 };
   readonly abort = new AbortController();
@@ -160,6 +174,7 @@ export class ImportRun {
     // that waits for stores under way also sees what they stored.
     const posted = await this.claims.track(
       (async (): Promise<OrthancStoreAnswer | StoreOutcome> => {
+        const releaseStore = await storeSlots(this.deps).acquire();
         try {
           const response = await this.deps.orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom', 'content-length': String(size) }, body });
           const text = await response.body.text();
@@ -172,6 +187,8 @@ export class ImportRun {
           return answer;
         } catch (error) {
           return this.unreachable(error);
+        } finally {
+          releaseStore();
         }
       })(),
     );
