@@ -249,6 +249,31 @@ describe('role × route matrix (real Orthanc and Redis)', () => {
     expect(new Set(series.map((s) => s['0020000D']!.Value[0]))).toEqual(new Set([studyB]));
   });
 
+  it('scopes study searches for nginx (search-scope): each caller gets a query for their own studies only, strangers none', async () => {
+    const scope = async (who: Who, uri: string) => {
+      const response = await backend.app.request('/api/dicomweb/search-scope', { headers: { ...auth[who], 'x-original-uri': uri } });
+      return { status: response.status, query: new URLSearchParams(response.headers.get('x-qido-query') ?? ''), reason: response.headers.get('x-authz-reason') };
+    };
+    const admin = await scope('admin', '/dicom-web/studies?limit=25&PatientID=x%26y');
+    expect(admin.status).toBe(204);
+    expect(admin.query.get('PatientID')).toBe('x&y'); // forwarded unchanged, re-encoded
+    expect(admin.query.has('StudyInstanceUID')).toBe(false);
+    const b = await scope('researcherB', '/dicom-web/studies?limit=25');
+    expect(b.status).toBe(204);
+    expect(b.query.get('StudyInstanceUID')).toBe(studyB);
+    expect(b.query.get('limit')).toBe('25');
+    // Asking for another group's study, in any spelling or next to one's own, never widens the list.
+    const widened = await scope('researcherB', `/dicom-web/studies?StudyInstanceUID=${studyB},${CT_STUDY}&0020000D=${CT_STUDY}`);
+    expect(widened.query.getAll('StudyInstanceUID')).toEqual([studyB]);
+    expect(widened.query.has('0020000D')).toBe(false);
+    expect(await scope('researcherB', `/dicom-web/studies?StudyInstanceUID=${CT_STUDY}`)).toMatchObject({ status: 403, reason: 'nothing_visible' });
+    expect((await scope('readTokenA', '/dicom-web/studies')).status).toBe(204);
+    for (const who of ['anonymous', 'expired', 'revoked'] as const) expect((await scope(who, '/dicom-web/studies')).status, who).toBe(401);
+    // Only the study search itself is scoped here.
+    expect(await scope('admin', '/dicom-web/series?limit=1')).toMatchObject({ status: 403, reason: 'not_found' });
+    expect(await scope('admin', '/dicom-web/studies/1.2.3/metadata')).toMatchObject({ status: 403, reason: 'not_found' });
+  });
+
   it('lets only importing roles STOW, attributes stored studies to their group, and shows derived SEGs with their study', async () => {
     const seg = dicomFiles('seg-dcmqi-ct3slice/seg').slice(0, 1);
     expect((await stow('radiologistA', seg)).status).toBe(403);

@@ -1,6 +1,8 @@
 // Two users in different groups: each sees only their own study, in the API and in OHIF,
 // and the other's study URL shows no images.
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dicomFiles, stowBody } from '../../backend/test/dicom.js';
@@ -8,7 +10,7 @@ import { launchChromium, screenshotPath } from './browser.js';
 import { launchStack, printedAdminPassword, stackEnvironment, stopStack, type StackProcess } from './stack-process.js';
 
 // `patient` is the PatientID, which OHIF's list shows as MRN verbatim.
-type Person = { email: string; password: string; context: BrowserContext; studyUid: string; patient: string };
+type Person = { email: string; password: string; context: BrowserContext; studyUid: string; patient: string; groupId: string };
 
 describe('tenancy end to end: two groups, two users, one gateway', () => {
   let env: Record<string, string>;
@@ -40,7 +42,7 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
       expect((await context.request.post(`${stack.url}/dicom-web/studies`, { headers: { ...origin, 'content-type': contentType }, data: body })).status()).toBe(200);
       const studies = (await (await context.request.get(`${stack.url}/api/studies`)).json()) as { studies: { studyInstanceUid: string; patientId: string }[] };
       expect(studies.studies).toHaveLength(1);
-      people[key] = { email: `user.${key}@e2e.test`, password, context, studyUid: studies.studies[0]!.studyInstanceUid, patient: studies.studies[0]!.patientId };
+      people[key] = { email: `user.${key}@e2e.test`, password, context, studyUid: studies.studies[0]!.studyInstanceUid, patient: studies.studies[0]!.patientId, groupId: group.group.id };
     }
     await adminContext.close();
   });
@@ -62,6 +64,42 @@ describe('tenancy end to end: two groups, two users, one gateway', () => {
       expect(await metadata.json()).toMatchObject({ error: { code: 'not_found' } });
       expect((await people[me].context.request.get(`${stack.url}/dicom-web/studies/${people[me].studyUid}/metadata`)).status()).toBe(200);
     }
+  });
+
+  // Study searches are scoped by the backend and answered by Orthanc straight through nginx;
+  // each way out of that path (nothing visible, too many studies for one query) is taken here.
+  it('scopes QIDO study searches through the gateway: no widening by UID, [] when nothing is visible, the backend filter past 150 studies', async () => {
+    const uidsOf = async (context: BrowserContext, query = '') => {
+      const response = await context.request.get(`${stack.url}/dicom-web/studies${query}`, { headers: { accept: 'application/dicom+json' } });
+      expect(response.status(), query).toBe(200);
+      return ((await response.json()) as Record<string, { Value: string[] }>[]).map((s) => s['0020000D']!.Value[0]);
+    };
+    const a = people.a.context;
+    // Asking for the other group's study by UID, in either spelling, or next to one's own, gives only one's own.
+    expect(await uidsOf(a, `?StudyInstanceUID=${people.b.studyUid}`)).toEqual([]);
+    expect(await uidsOf(a, `?0020000D=${people.b.studyUid}`)).toEqual([]);
+    expect(await uidsOf(a, `?StudyInstanceUID=${people.b.studyUid},${people.a.studyUid}`)).toEqual([people.a.studyUid]);
+    expect(await uidsOf(a, `?StudyInstanceUID=${people.a.studyUid}&StudyInstanceUID=${people.b.studyUid}`)).not.toContain(people.b.studyUid);
+    // Nothing visible: nginx answers [] itself.
+    const empty = await a.request.get(`${stack.url}/dicom-web/studies?PatientID=no-such-patient-anywhere&StudyInstanceUID=1.2.3.999`);
+    expect(empty.status()).toBe(200);
+    expect(empty.headers()['content-type']).toContain('application/dicom+json');
+    expect(await empty.json()).toEqual([]);
+    // More visible studies than fit in one query: the backend filters Orthanc's whole answer.
+    const db = new Database(join(env.PD_RUNTIME_DIR!, 'data', 'preview-dicom.sqlite'));
+    const insert = db.prepare("INSERT INTO studies (study_instance_uid, owner_group_id, orthanc_id, created_at, source) VALUES (?, ?, ?, ?, 'stow')");
+    const fakes = Array.from({ length: 160 }, (_, i) => `2.25.4242${String(i).padStart(4, '0')}`);
+    db.transaction(() => fakes.forEach((uid) => insert.run(uid, people.a.groupId, `e2e-fake-${uid}`, Date.now())))();
+    try {
+      expect(await uidsOf(a)).toEqual([people.a.studyUid]);
+      expect(await uidsOf(a, '?limit=1&offset=0')).toEqual([people.a.studyUid]);
+      expect(await uidsOf(a, '?limit=1&offset=1')).toEqual([]);
+      expect(await uidsOf(people.b.context)).toEqual([people.b.studyUid]);
+    } finally {
+      db.prepare(`DELETE FROM studies WHERE study_instance_uid IN (${fakes.map(() => '?').join(',')})`).run(...fakes);
+      db.close();
+    }
+    expect(await uidsOf(a)).toEqual([people.a.studyUid]);
   });
 
   it('authorizes every WADO-RS path shape OHIF uses through the gateway: own study served, the other answers 404', async () => {

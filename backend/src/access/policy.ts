@@ -1,6 +1,6 @@
 // The one access policy. Every path (dashboard API, DICOMweb, exports, inference)
 // asks these functions; nothing else decides who may see or do what.
-import { eq, inArray, or } from 'drizzle-orm';
+import { eq, inArray, or, sql } from 'drizzle-orm';
 import type { DbReader } from '../db/client.js';
 import { studies, studyShares, type Role } from '../db/schema.js';
 import type { Credential, SessionUser } from '../lib/context.js';
@@ -59,12 +59,7 @@ export function accessibleStudies(db: DbReader, caller: Caller): { all: true } |
   if (caller.user.role === 'admin') return { all: true };
   const groupIds = caller.user.groups.map((g) => g.id);
   if (!groupIds.length) return { all: false, uids: new Set() };
-  const rows = db
-    .selectDistinct({ uid: studies.studyInstanceUid })
-    .from(studies)
-    .leftJoin(studyShares, eq(studyShares.studyInstanceUid, studies.studyInstanceUid))
-    .where(or(inArray(studies.ownerGroupId, groupIds), inArray(studyShares.groupId, groupIds)))
-    .all();
+  const rows = accessQueries(db).visibleUids.all({ groups: JSON.stringify(groupIds) });
   return { all: false, uids: new Set(rows.map((r) => r.uid)) };
 }
 
@@ -75,17 +70,36 @@ export function canReadStudy(db: DbReader, caller: Caller, studyInstanceUid: str
   if (caller.user?.role === 'admin') return true;
   const groupIds = caller.user?.groups.map((g) => g.id) ?? [];
   if (!groupIds.length) return false;
-  const study = db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, studyInstanceUid)).get();
+  const queries = accessQueries(db);
+  const study = queries.owner.get({ uid: studyInstanceUid });
   if (!study) return false;
   if (groupIds.includes(study.owner)) return true;
-  return Boolean(
-    db
-      .select({ g: studyShares.groupId })
-      .from(studyShares)
-      .where(eq(studyShares.studyInstanceUid, studyInstanceUid))
-      .all()
-      .some((row) => groupIds.includes(row.g)),
-  );
+  return queries.sharedWith.all({ uid: studyInstanceUid }).some((row) => groupIds.includes(row.g));
+}
+
+// A group list of any length as one bound parameter, so these statements are prepared once.
+const groupsParameter = sql`(select value from json_each(${sql.placeholder('groups')}))`;
+
+// Asked on every DICOMweb search and every authorization check: prepared once per database
+// handle (a transaction's handle gets its own, which lives as long as the transaction).
+const prepareAccessQueries = (db: DbReader) => ({
+  visibleUids: db
+    .selectDistinct({ uid: studies.studyInstanceUid })
+    .from(studies)
+    .leftJoin(studyShares, eq(studyShares.studyInstanceUid, studies.studyInstanceUid))
+    .where(or(inArray(studies.ownerGroupId, groupsParameter), inArray(studyShares.groupId, groupsParameter)))
+    .prepare(),
+  owner: db.select({ owner: studies.ownerGroupId }).from(studies).where(eq(studies.studyInstanceUid, sql.placeholder('uid'))).prepare(),
+  sharedWith: db.select({ g: studyShares.groupId }).from(studyShares).where(eq(studyShares.studyInstanceUid, sql.placeholder('uid'))).prepare(),
+});
+const preparedAccessQueries = new WeakMap<DbReader, ReturnType<typeof prepareAccessQueries>>();
+function accessQueries(db: DbReader) {
+  let queries = preparedAccessQueries.get(db);
+  if (!queries) {
+    queries = prepareAccessQueries(db);
+    preparedAccessQueries.set(db, queries);
+  }
+  return queries;
 }
 
 /** Sharing a study with another group: admins, or members of the owning group whose role may share. */

@@ -31,6 +31,15 @@ describe('access and share tokens', () => {
     expect(await verifyAccessToken(secret, wrongIssuer)).toEqual({ ok: false, reason: 'invalid' });
   });
 
+  it('takes standard HS256 tokens from another library, and refuses one without an expiry', async () => {
+    const fromJose = await new SignJWT({ typ: 'access', sid: 's2' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u2').setIssuer('preview-dicom').setExpirationTime('1h').sign(secret);
+    expect(await verifyAccessToken(secret, fromJose)).toEqual({ ok: true, claims: { userId: 'u2', sessionId: 's2' } });
+    const endless = await new SignJWT({ typ: 'access', sid: 's2' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u2').setIssuer('preview-dicom').sign(secret);
+    expect(await verifyAccessToken(secret, endless)).toEqual({ ok: false, reason: 'invalid' });
+    const hs512 = await new SignJWT({ typ: 'access', sid: 's2' }).setProtectedHeader({ alg: 'HS512' }).setSubject('u2').setIssuer('preview-dicom').setExpirationTime('1h').sign(new TextEncoder().encode('a'.repeat(64)));
+    expect(await verifyAccessToken(secret, hs512)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
   it('hashes secrets with SHA-256', () => {
     expect(sha256('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
   });

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import type { AppEnv } from '../lib/context.js';
 import { AppError } from '../lib/errors.js';
-import { authorizeStudyRequest, searchDicomweb, storeDicomweb, type QidoLevel } from './dicomweb.service.js';
+import { authorizeStudyRequest, scopeStudySearch, searchDicomweb, storeDicomweb, type QidoLevel } from './dicomweb.service.js';
 
 /** Orthanc builds RetrieveURLs from this, so they name the gateway the client used. */
 function forwardedFor(c: Context): string {
@@ -13,7 +13,7 @@ function forwardedFor(c: Context): string {
 
 const qido = (level: QidoLevel) => async (c: Context<AppEnv>) => {
   const results = await searchDicomweb({ ctx: c.get('ctx'), input: { level, query: new URL(c.req.url).searchParams, forwarded: forwardedFor(c) } });
-  return c.body(JSON.stringify(results), 200, { 'Content-Type': 'application/dicom+json', 'Cache-Control': 'no-store' });
+  return c.body(results, 200, { 'Content-Type': 'application/dicom+json', 'Cache-Control': 'no-store' });
 };
 
 const stow = async (c: Context<AppEnv>) => {
@@ -45,10 +45,11 @@ export const dicomwebRoutes = new Hono<AppEnv>()
  * 403 otherwise. auth_request only understands 2xx/401/403, so X-Authz-Reason tells nginx
  * to answer 404 for a study the caller may not see (exactly as for a missing one).
  */
-export const dicomwebAuthorizeRoutes = new Hono<AppEnv>().get('/dicomweb/authorize', async (c) => {
+/** An auth_request answer: 204, or 401, or 403 with X-Authz-Reason (nginx maps that to the answer the caller gets). */
+async function authRequestAnswer(c: Context<AppEnv>, decide: () => Promise<void> | void) {
   c.header('Cache-Control', 'no-store');
   try {
-    await authorizeStudyRequest({ ctx: c.get('ctx'), input: { originalUri: c.req.header('x-original-uri') ?? '' } });
+    await decide();
     return c.body(null, 204);
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
@@ -56,4 +57,19 @@ export const dicomwebAuthorizeRoutes = new Hono<AppEnv>().get('/dicomweb/authori
     c.header('X-Authz-Reason', error.status === 404 ? 'not_found' : error.code);
     return c.body(null, 403);
   }
-});
+}
+
+export const dicomwebAuthorizeRoutes = new Hono<AppEnv>()
+  .get('/dicomweb/authorize', (c) => authRequestAnswer(c, () => authorizeStudyRequest({ ctx: c.get('ctx'), input: { originalUri: c.req.header('x-original-uri') ?? '' } })))
+  /**
+   * nginx auth_request target for GET /dicom-web/studies?...: 204 with X-Qido-Query, the query
+   * to send Orthanc (narrowed to the caller's studies); 403 with X-Authz-Reason nothing_visible
+   * (nginx answers []) or filter_in_backend (nginx hands the search to the backend).
+   */
+  .get('/dicomweb/search-scope', (c) =>
+    authRequestAnswer(c, () => {
+      const scope = scopeStudySearch({ ctx: c.get('ctx'), input: { originalUri: c.req.header('x-original-uri') ?? '' } });
+      if (scope.kind === 'orthanc') c.header('X-Qido-Query', scope.query);
+      else throw new AppError(403, scope.kind === 'nothing-visible' ? 'nothing_visible' : 'filter_in_backend', 'Answered by the gateway.');
+    }),
+  );

@@ -29,47 +29,85 @@ function requireDicomwebCaller(ctx: RequestCtx): void {
 
 const uidOf = (item: DicomJson): string | undefined => item[STUDY_UID]?.Value?.[0] as string | undefined;
 
-async function orthancQido(ctx: RequestCtx, level: QidoLevel, query: URLSearchParams, forwarded: string): Promise<DicomJson[]> {
+/** Orthanc's answer as JSON text. */
+async function orthancQidoText(ctx: RequestCtx, level: QidoLevel, query: URLSearchParams, forwarded: string): Promise<string> {
   const response = await ctx.orthanc.raw('GET', `/dicom-web/${level}?${query}`, { headers: { accept: 'application/dicom+json', forwarded } });
   const text = await response.body.text();
   if (response.statusCode === 400) throw new AppError(400, 'bad_query', `Orthanc refused this search: ${text.slice(0, 200)}`);
   if (response.statusCode >= 400) throw new AppError(502, 'upstream_error', `The archive answered ${response.statusCode} to the search.`);
-  return text ? (JSON.parse(text) as DicomJson[]) : [];
+  return text || '[]';
+}
+
+async function orthancQido(ctx: RequestCtx, level: QidoLevel, query: URLSearchParams, forwarded: string): Promise<DicomJson[]> {
+  return JSON.parse(await orthancQidoText(ctx, level, query, forwarded)) as DicomJson[];
 }
 
 /**
- * QIDO-RS search limited to what the caller may see. Admins get Orthanc's answer as is;
- * others get a search over their studies only, with limit/offset applied to that set so
- * OHIF's pagination stays right.
+ * A search narrowed to what the caller may see. Admins' queries go to Orthanc unchanged;
+ * others' get StudyInstanceUID set to their visible studies (those asked for, if any), so
+ * Orthanc applies limit/offset to that set and OHIF's pagination stays right. Past
+ * MAX_UIDS_IN_QUERY studies the list would not fit a URI: Orthanc's full answer is filtered here.
  */
-export async function searchDicomweb({ ctx, input }: { ctx: RequestCtx; input: { level: QidoLevel; query: URLSearchParams; forwarded: string } }): Promise<DicomJson[]> {
-  requireDicomwebCaller(ctx);
-  assertCan(ctx, 'study.read');
-  const access = accessibleStudies(ctx.db, ctx);
-  if (access.all) return orthancQido(ctx, input.level, input.query, input.forwarded);
+type Restriction =
+  | { kind: 'query'; query: URLSearchParams; visible: Set<string> | null }
+  | { kind: 'nothing-visible' }
+  | { kind: 'filter-here'; query: URLSearchParams; allowed: Set<string> };
 
-  const query = new URLSearchParams(input.query);
-  const asked = query.get('StudyInstanceUID') ?? query.get(STUDY_UID);
-  query.delete(STUDY_UID);
+function restrictSearch(ctx: RequestCtx, query: URLSearchParams): Restriction {
+  const access = accessibleStudies(ctx.db, ctx);
+  if (access.all) return { kind: 'query', query, visible: null };
+  const restricted = new URLSearchParams(query);
+  const asked = restricted.get('StudyInstanceUID') ?? restricted.get(STUDY_UID);
+  restricted.delete(STUDY_UID);
   let allowed = [...access.uids];
   if (asked) {
     const askedSet = new Set(asked.split(/[,\\]/).map((u) => u.trim()).filter(Boolean));
     allowed = allowed.filter((uid) => askedSet.has(uid));
   }
-  if (!allowed.length) return [];
-
-  if (allowed.length <= MAX_UIDS_IN_QUERY) {
-    query.set('StudyInstanceUID', allowed.join(','));
-    return (await orthancQido(ctx, input.level, query, input.forwarded)).filter((item) => access.uids.has(uidOf(item) ?? ''));
+  if (!allowed.length) return { kind: 'nothing-visible' };
+  if (allowed.length > MAX_UIDS_IN_QUERY) {
+    restricted.delete('StudyInstanceUID');
+    return { kind: 'filter-here', query: restricted, allowed: new Set(allowed) };
   }
+  restricted.set('StudyInstanceUID', allowed.join(','));
+  return { kind: 'query', query: restricted, visible: access.uids };
+}
+
+/** QIDO-RS search limited to what the caller may see, as DICOM JSON text (Orthanc's, unparsed, for admins). */
+export async function searchDicomweb({ ctx, input }: { ctx: RequestCtx; input: { level: QidoLevel; query: URLSearchParams; forwarded: string } }): Promise<string> {
+  requireDicomwebCaller(ctx);
+  assertCan(ctx, 'study.read');
+  const plan = restrictSearch(ctx, input.query);
+  if (plan.kind === 'nothing-visible') return '[]';
+  if (plan.kind === 'query') {
+    const text = await orthancQidoText(ctx, input.level, plan.query, input.forwarded);
+    const visible = plan.visible;
+    return visible ? JSON.stringify((JSON.parse(text) as DicomJson[]).filter((item) => visible.has(uidOf(item) ?? ''))) : text;
+  }
+  const query = plan.query;
   const limit = Number(query.get('limit') ?? 0);
   const offset = Number(query.get('offset') ?? 0);
   query.delete('limit');
   query.delete('offset');
-  query.delete('StudyInstanceUID');
-  const allowedSet = new Set(allowed);
-  const visible = (await orthancQido(ctx, input.level, query, input.forwarded)).filter((item) => allowedSet.has(uidOf(item) ?? ''));
-  return visible.slice(offset, limit > 0 ? offset + limit : undefined);
+  const visible = (await orthancQido(ctx, input.level, query, input.forwarded)).filter((item) => plan.allowed.has(uidOf(item) ?? ''));
+  return JSON.stringify(visible.slice(offset, limit > 0 ? offset + limit : undefined));
+}
+
+export type StudySearchScope = { kind: 'orthanc'; query: string } | { kind: 'nothing-visible' } | { kind: 'filter-here' };
+
+/**
+ * nginx asks this before a study search (GET /dicom-web/studies?...): the query Orthanc is to
+ * be sent, narrowed to the caller's studies. Orthanc's answer then goes straight back to the
+ * caller; the backend only filters answers itself when the list of studies is too long.
+ */
+export function scopeStudySearch({ ctx, input }: { ctx: RequestCtx; input: { originalUri: string } }): StudySearchScope {
+  requireDicomwebCaller(ctx);
+  assertCan(ctx, 'study.read');
+  const match = /^\/dicom-web\/studies(?:\?(.*))?$/s.exec(input.originalUri);
+  if (!match) throw notFound('Only study searches (/dicom-web/studies?...) are scoped here.');
+  const plan = restrictSearch(ctx, new URLSearchParams(match[1] ?? ''));
+  if (plan.kind === 'query') return { kind: 'orthanc', query: plan.query.toString() };
+  return { kind: plan.kind };
 }
 
 /** nginx asks this before streaming WADO-RS (metadata, frames, rendered, thumbnails) straight from Orthanc. */
