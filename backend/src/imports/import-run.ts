@@ -350,7 +350,10 @@ export class ImportRun {
       const release = await this.acquire();
       let entry: Spooled;
       try {
-        entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
+        if (item.stored && item.size <= MEMORY_FILE_BYTES) {
+          const data = await item.stored();
+          entry = { where: 'memory', data, size: data.length, head: data.subarray(0, HEAD_BYTES) };
+        } else entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
       } catch (error) {
         release();
         const reason = error instanceof TooLargeError ? `the entry is ${error.message}` : `the entry is corrupt (${(error as Error).message})`;

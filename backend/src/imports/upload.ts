@@ -134,7 +134,9 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
 
   let received = 0;
   try {
-    for await (const chunk of input.body as AsyncIterable<Buffer>) {
+    // destroyOnReturn false: leaving this loop by a throw must not destroy the body, which may
+    // be the client's socket; the catch below reads it away so the answer still gets out.
+    for await (const chunk of input.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       received += chunk.length;
       if (received > input.limits.maxRequestBytes) {
         throw new AppError(413, 'payload_too_large', `The upload is larger than ${formatBytes(input.limits.maxRequestBytes)}. Split it into several uploads to the same import.`);

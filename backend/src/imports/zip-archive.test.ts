@@ -65,10 +65,10 @@ async function readLive(zip: Buffer, tag: string, entryLimits = limits) {
     }
     source.end();
   })();
-  const seen: { item: ZipItem; data: Buffer | null; arrived: number }[] = [];
+  const seen: { item: ZipItem; data: Buffer | null; stored: Buffer | null; arrived: number }[] = [];
   for await (const item of liveZipEntries(file, entryLimits, new AbortController().signal)) {
     const arrived = file.written;
-    seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null });
+    seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null, stored: item.ok && item.stored ? await item.stored() : null });
   }
   await filled;
   return { seen, file };
@@ -82,6 +82,10 @@ describe('reading a ZIP while it arrives (liveZipEntries)', () => {
       try {
         expect(seen.map((s) => s.item.name)).toEqual(files.map((f) => f.name));
         for (const [i, s] of seen.entries()) expect(s.data!.equals(files[i]!.data), s.item.name).toBe(true);
+        // Stored entries are also offered as one buffer, read straight from the file.
+        const stored = seen.filter((s) => s.stored);
+        expect(stored.length).toBe(/stored|archiver/.test(shape) ? files.length : 0);
+        for (const s of stored) expect(s.stored!.equals(s.data!), s.item.name).toBe(true);
         expect(seen[0]!.arrived).toBeLessThan(zip.length);
         const handled = new Set(seen.map((s) => s.item.offset));
         const rest: string[] = [];

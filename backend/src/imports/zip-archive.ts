@@ -15,7 +15,7 @@ export class ZipRejection extends Error {}
 
 /** `offset` is where the entry's local header starts: what ties an entry read live to its directory record. */
 export type ZipItem =
-  | { ok: true; offset: number; name: string; size: number; open: () => Promise<Readable> }
+  | { ok: true; offset: number; name: string; size: number; open: () => Promise<Readable>; stored?: () => Promise<Buffer> }
   | { ok: false; offset: number; name: string; reason: string; outcome: 'rejected' | 'skipped' };
 
 type EntryFacts = { name: string; encrypted: boolean; size: number; compressedSize: number };
@@ -202,6 +202,13 @@ async function findDescriptor(file: GrowingFile, header: LocalHeader, signal: Ab
   }
 }
 
+async function storedBytes(file: GrowingFile, start: number, compressedSize: number, size: number): Promise<Buffer> {
+  if (compressedSize !== size) throw new Error(`the entry is ${compressedSize} bytes, not the ${size} it declares`);
+  const bytes = await file.read(start, size);
+  if (!bytes) throw new Error('the archive ends inside this entry');
+  return bytes;
+}
+
 /** The entry's bytes, inflated if need be, refused if they come out longer or shorter than declared. */
 function entryStream(path: string, start: number, compressedSize: number, method: number, size: number): Readable {
   const raw: Readable = compressedSize > 0 ? createReadStream(path, { start, end: start + compressedSize - 1, highWaterMark: 1024 * 1024 }) : Readable.from([]);
@@ -255,7 +262,15 @@ export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, sign
     else {
       if (!(await file.waitFor(header.dataStart + compressedSize))) return;
       const { dataStart, method } = header;
-      yield { ok: true, offset: at, name: header.name, size, open: async () => entryStream(file.path, dataStart, compressedSize, method, size) };
+      yield {
+        ok: true,
+        offset: at,
+        name: header.name,
+        size,
+        open: async () => entryStream(file.path, dataStart, compressedSize, method, size),
+        // A stored entry is its bytes as they lie in the file: one read, no stream to spool.
+        ...(method === 0 ? { stored: () => storedBytes(file, dataStart, compressedSize, size) } : {}),
+      };
     }
     offset = next;
   }
