@@ -143,7 +143,7 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
       }
       if (run.signal.aborted) throw run.failure ?? new AppError(409, 'import_cancelled', 'The import was cancelled; the rest of the upload was not read.');
       if (parseError) throw parseError;
-      if (!parser.write(chunk)) await Promise.race([once(parser, 'drain'), new Promise<void>((resolve) => (wake = resolve))]);
+      if (!parser.write(chunk)) await Promise.race([once(parser, 'drain').catch(() => undefined), new Promise<void>((resolve) => (wake = resolve))]);
       // Backpressure: stop reading while several received files still wait for a slot.
       while (pendingFiles > 2 && !parseError && !run.signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
     }
@@ -153,12 +153,18 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
     if (parseError) throw parseError;
   } catch (error) {
     parser.destroy();
-    // The body may be the client's socket itself: read the rest away for a moment instead of
-    // destroying it at once, so the answer (413, 409, 503…) reaches the client first.
-    input.body.resume();
-    const body = input.body;
-    setTimeout(() => body.readableEnded || body.destroy(), 2_000).unref();
     await handlers.catch(() => undefined);
+    // The body may be the client's socket itself: read the rest away for a moment (Node closes
+    // the connection once answered, and a client still writing then sees a reset, not the
+    // answer), and destroy it only if the client keeps sending.
+    const body = input.body;
+    body.resume();
+    if (!body.readableEnded && !body.destroyed) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([once(body, 'end').catch(() => undefined), once(body, 'close').catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      clearTimeout(timer);
+    }
+    setTimeout(() => body.readableEnded || body.destroy(), 2_000).unref();
     throw error;
   } finally {
     await run.idle();
