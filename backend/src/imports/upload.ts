@@ -51,6 +51,8 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
       headers: { 'content-type': input.contentType },
       preservePath: true,
       defParamCharset: 'utf8',
+      // A file part buffers up to this much while its last piece is being written (see GrowingFile.fill).
+      fileHwm: 1024 * 1024,
       limits: { fileSize: input.limits.maxFileBytes, fields: 100, fieldSize: 64 * 1024, parts: 1_000_000 },
     });
   } catch (error) {
