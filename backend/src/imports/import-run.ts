@@ -307,7 +307,7 @@ export class ImportRun {
     });
     filled.catch(() => undefined);
     const handled = new Set<number>();
-    const live = this.importZipEntries(name, liveZipEntries(file, this.deps.config.imports.zip, this.signal), handled).catch((error: unknown) => {
+    const live = this.importZipEntries(name, liveZipEntries(file, this.deps.config.imports.zip, this.signal, { keepStoredUpTo: MEMORY_FILE_BYTES }), handled).catch((error: unknown) => {
       // Live reading is only a head start; the directory pass below decides.
       this.deps.log.warn({ err: error, jobId: this.jobId, file: name }, 'reading a ZIP while it arrived failed; falling back to its directory');
     });

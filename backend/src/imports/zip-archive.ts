@@ -179,26 +179,47 @@ async function readLocalHeader(file: GrowingFile, offset: number): Promise<Local
 
 /**
  * Where an entry written with a data descriptor (sizes after the data) ends: the first
- * descriptor signature whose recorded compressed size equals the bytes before it.
+ * descriptor signature whose recorded compressed size equals the bytes before it. The bytes
+ * scanned on the way are the entry's data: up to `keepBytes` of them are returned, so a
+ * stored entry need not be read from the file a second time.
  */
-async function findDescriptor(file: GrowingFile, header: LocalHeader, signal: AbortSignal): Promise<{ compressedSize: number; size: number; next: number } | null> {
+async function findDescriptor(
+  file: GrowingFile,
+  header: LocalHeader,
+  signal: AbortSignal,
+  keepBytes: number,
+  firstRead: number,
+): Promise<{ compressedSize: number; size: number; next: number; data: Buffer | null } | null> {
+  const descriptorLength = header.zip64 ? 24 : 16;
   let from = header.dataStart;
+  let readSize = Math.min(Math.max(firstRead, 4096), SCAN_CHUNK);
+  let scanned: Buffer[] | null = keepBytes > 0 ? [] : null;
+  let scannedBytes = 0;
   for (;;) {
     if (signal.aborted) return null;
     if (!(await file.waitFor(from + DESCRIPTOR_SIGNATURE.length))) return null;
-    const length = Math.min(SCAN_CHUNK, file.written - from);
+    const length = Math.min(readSize, file.written - from);
+    readSize = SCAN_CHUNK;
     const chunk = await file.read(from, length);
     if (!chunk) return null;
     for (let hit = chunk.indexOf(DESCRIPTOR_SIGNATURE); hit >= 0; hit = chunk.indexOf(DESCRIPTOR_SIGNATURE, hit + 1)) {
       const at = from + hit;
-      const descriptor = await file.read(at, header.zip64 ? 24 : 16);
+      const descriptor = hit + descriptorLength <= chunk.length ? chunk.subarray(hit, hit + descriptorLength) : await file.read(at, descriptorLength);
       if (!descriptor) return null;
       const compressed = header.zip64 ? Number(descriptor.readBigUInt64LE(8)) : descriptor.readUInt32LE(8);
       if (compressed === at - header.dataStart) {
-        return { compressedSize: compressed, size: header.zip64 ? Number(descriptor.readBigUInt64LE(16)) : descriptor.readUInt32LE(12), next: at + descriptor.length };
+        const data = scanned && scannedBytes + hit <= keepBytes ? (scanned.length ? Buffer.concat([...scanned, chunk.subarray(0, hit)]) : chunk.subarray(0, hit)) : null;
+        return { compressedSize: compressed, size: header.zip64 ? Number(descriptor.readBigUInt64LE(16)) : descriptor.readUInt32LE(12), next: at + descriptor.length, data };
       }
     }
-    from += length - (DESCRIPTOR_SIGNATURE.length - 1);
+    // The next chunk repeats the last bytes of this one, where a signature may begin.
+    const step = length - (DESCRIPTOR_SIGNATURE.length - 1);
+    if (scanned) {
+      scanned.push(chunk.subarray(0, step));
+      scannedBytes += step;
+      if (scannedBytes > keepBytes) scanned = null;
+    }
+    from += step;
   }
 }
 
@@ -233,20 +254,26 @@ function entryStream(path: string, start: number, compressedSize: number, method
  * Ends (without error) at the central directory, at anything it cannot read with certainty,
  * or where the archive-wide limits would be passed, leaving the rest to the directory pass.
  */
-export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, signal: AbortSignal): AsyncGenerator<ZipItem> {
+export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, signal: AbortSignal, options: { keepStoredUpTo?: number } = {}): AsyncGenerator<ZipItem> {
   let offset = 0;
   let entries = 0;
+  // The files of a series are mostly the same size: the first read of a descriptor search asks
+  // for the last entry's size (and its descriptor), so it seldom reads into the next entry.
+  let lastCompressedSize = SCAN_CHUNK;
   let declared = 0;
   while (!signal.aborted) {
     const header = await readLocalHeader(file, offset);
     if (!header) return;
     let { compressedSize, size } = header;
     let next = header.dataStart + compressedSize;
+    let scannedData: Buffer | null = null;
     if (header.flags & 0x08) {
       // Stored entries need their descriptor to be found; deflated ones too (their sizes are only there).
-      const found = await findDescriptor(file, header, signal);
+      const found = await findDescriptor(file, header, signal, header.method === 0 ? (options.keepStoredUpTo ?? 0) : 0, lastCompressedSize + 64 * 1024);
       if (!found) return;
       ({ compressedSize, size, next } = found);
+      scannedData = found.data;
+      lastCompressedSize = compressedSize;
     }
     if (header.method !== 0 && header.method !== 8 && !(header.flags & 0x01)) return; // left to yauzl, which names the method
     if (header.name.endsWith('/')) {
@@ -268,8 +295,9 @@ export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, sign
         name: header.name,
         size,
         open: async () => entryStream(file.path, dataStart, compressedSize, method, size),
-        // A stored entry is its bytes as they lie in the file: one read, no stream to spool.
-        ...(method === 0 ? { stored: () => storedBytes(file, dataStart, compressedSize, size) } : {}),
+        // A stored entry is its bytes as they lie in the file: one read (or none, if the search
+        // for its descriptor read them already), no stream to spool.
+        ...(method === 0 ? { stored: () => (scannedData && compressedSize === size ? Promise.resolve(scannedData) : storedBytes(file, dataStart, compressedSize, size)) } : {}),
       };
     }
     offset = next;
