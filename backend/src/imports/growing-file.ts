@@ -12,7 +12,7 @@ const BATCH_BYTES = 1024 * 1024;
  * The stream's chunks in batches: all that arrived while the previous batch was being
  * written, up to BATCH_BYTES (the stream is paused beyond). Writing chunk by chunk (often
  * 16 KiB each) cost a file write and a few promise hops per chunk; joining them into one
- * buffer made V8 collect garbage ten times as often (it counts the copies as new memory).
+ * buffer made V8 run far more full collections (it counts the copies as new memory).
  */
 async function* batches(stream: Readable): AsyncGenerator<Buffer[]> {
   let pending: Buffer[] = [];
@@ -91,7 +91,9 @@ export class GrowingFile {
         // writev may stop short (a signal, a full disk): the rest goes in plain writes, which say why if they fail.
         for (let done = bytesWritten; done < length; ) {
           const rest = Buffer.concat(batch).subarray(done);
-          done += (await this.handle.write(rest, 0, rest.length, this.written + done)).bytesWritten;
+          const wrote = (await this.handle.write(rest, 0, rest.length, this.written + done)).bytesWritten;
+          if (wrote === 0) throw new Error(`the temp file ${this.path} takes no more bytes`);
+          done += wrote;
         }
         this.written += length;
         this.wake();
