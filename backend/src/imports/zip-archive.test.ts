@@ -77,27 +77,30 @@ async function readLive(zip: Buffer, tag: string, entryLimits = limits, keepStor
 describe('reading a ZIP while it arrives (liveZipEntries)', () => {
   // keepStoredUpTo: a stored entry with a data descriptor is handed on as the bytes its descriptor
   // search read (in one piece or several), or, when larger than that, read from the file again.
-  for (const [shape, make] of Object.entries(makers))
-    for (const keep of [0, 1e8, 100_000])
-    it(`${shape}, stored entries kept from the descriptor search up to ${keep} bytes: every entry, byte for byte, before the archive has fully arrived; the directory pass then adds nothing`, async () => {
-      const zip = await make(files);
-      const { seen, file } = await readLive(zip, `${shape.replace(/\W+/g, '-')}-${keep}`, limits, keep);
-      try {
-        expect(seen.map((s) => s.item.name)).toEqual(files.map((f) => f.name));
-        for (const [i, s] of seen.entries()) expect(s.data!.equals(files[i]!.data), s.item.name).toBe(true);
-        // Stored entries are also offered as one buffer, read straight from the file.
-        const stored = seen.filter((s) => s.stored);
-        expect(stored.length).toBe(/stored|archiver/.test(shape) ? files.length : 0);
-        for (const s of stored) expect(s.stored!.equals(s.data!), s.item.name).toBe(true);
-        expect(seen[0]!.arrived).toBeLessThan(zip.length);
-        const handled = new Set(seen.map((s) => s.item.offset));
-        const rest: string[] = [];
-        for await (const item of readZip(file.path, limits, { skipOffsets: handled })) rest.push(item.name);
-        expect(rest).toEqual([]);
-      } finally {
-        await file.close();
-      }
-    });
+  for (const [shape, make] of Object.entries(makers)) {
+    // Only stored entries are kept; the deflated shapes run once.
+    for (const keep of /stored|archiver/.test(shape) ? [0, 1e8, 100_000] : [0]) {
+      it(`${shape}, stored entries kept from the descriptor search up to ${keep} bytes: every entry, byte for byte, before the archive has fully arrived; the directory pass then adds nothing`, async () => {
+        const zip = await make(files);
+        const { seen, file } = await readLive(zip, `${shape.replace(/\W+/g, '-')}-${keep}`, limits, keep);
+        try {
+          expect(seen.map((s) => s.item.name)).toEqual(files.map((f) => f.name));
+          for (const [i, s] of seen.entries()) expect(s.data!.equals(files[i]!.data), s.item.name).toBe(true);
+          // Stored entries are also offered as one buffer (read from the file, or kept from the descriptor search).
+          const stored = seen.filter((s) => s.stored);
+          expect(stored.length).toBe(/stored|archiver/.test(shape) ? files.length : 0);
+          for (const s of stored) expect(s.stored!.equals(s.data!), s.item.name).toBe(true);
+          expect(seen[0]!.arrived).toBeLessThan(zip.length);
+          const handled = new Set(seen.map((s) => s.item.offset));
+          const rest: string[] = [];
+          for await (const item of readZip(file.path, limits, { skipOffsets: handled })) rest.push(item.name);
+          expect(rest).toEqual([]);
+        } finally {
+          await file.close();
+        }
+      });
+    }
+  }
 
   it('stops at the archive-wide limits and leaves the refusal to the directory pass', async () => {
     const zip = await makers['yazl, sizes in the local headers, deflated']!(files);
