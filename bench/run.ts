@@ -41,7 +41,7 @@ import { launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironm
 import { benchUid, buildBaseSet, copyUids, freshTag, multipartFromFile, patchInstance, ROLE, writeZip, type BaseInstance, type Tags, type ZipEntry } from './lib/data.js';
 import { startDirectNginx, type DirectNginx } from './lib/direct-nginx.js';
 import { expectStatus, GatewaySession, jsonOf, timed, type Headers, type TimedResponse } from './lib/http.js';
-import { processesMentioning, rssBytes, sampleRss, stopProcesses, waitQuiet, type RssTrace } from './lib/proc.js';
+import { cpuDuring, processesMentioning, rssBytes, sampleRss, stopProcesses, waitQuiet, type RssTrace } from './lib/proc.js';
 import { median, quantile, round, summarize, type Summary } from './lib/stats.js';
 
 const execFileAsync = promisify(execFile);
@@ -263,6 +263,8 @@ async function loadRun(pool: Pool, origin: string, path: string, connections: nu
 }
 
 const mbOf = (bytes: number) => round(bytes / MB, 1);
+const roundAll = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 2)]));
+const cpuText = (values: Record<string, number>) => Object.entries(values).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 /** The exact kernel peak of a window when the reset worked, else the sampled one. */
 const peakOf = (trace: RssTrace) => (trace.highWaterReset && trace.highWaterAfterBytes !== null ? Math.max(trace.highWaterAfterBytes, trace.peakBytes) : trace.peakBytes);
 const rssFigure = (trace: RssTrace) => ({
@@ -690,8 +692,8 @@ async function measureApi(ctx: Ctx): Promise<void> {
 async function measureImport(ctx: Ctx): Promise<void> {
   const count = ctx.base.length;
   const zipPath = join(ctx.temp, 'import.zip');
-  const oursRuns: { seconds: number; rate: number; zipBytes: number; rssPeakMB: number; rssStartMB: number }[] = [];
-  const directRuns: { seconds: number; rate: number; bytes: number }[] = [];
+  const oursRuns: { seconds: number; rate: number; zipBytes: number; rssPeakMB: number; rssStartMB: number; cpuSeconds: Record<string, number> }[] = [];
+  const directRuns: { seconds: number; rate: number; bytes: number; cpuSeconds: Record<string, number> }[] = [];
   const totalBytes = ctx.base.reduce((n, b) => n + b.data.length, 0);
   const runs = cfg.importRuns;
 
@@ -699,10 +701,11 @@ async function measureImport(ctx: Ctx): Promise<void> {
     const tags: Tags = { study: freshTag(), instances: freshTag(), patient: freshTag() };
     const zip = await writeZip(zipPath, zipEntries(ctx.base, tags));
     await quiet(ctx);
-    const { response, rss } = await gatewayImport(ctx, zipPath, count, `import-${run}`);
+    const { result, cpu } = await cpuDuring({ backend: ctx.pids.backend, orthanc: ctx.pids.orthanc, nginx: ctx.pids.nginx }, () => gatewayImport(ctx, zipPath, count, `import-${run}`));
+    const { response, rss } = result;
     const seconds = response.totalMs / 1000;
-    oursRuns.push({ seconds, rate: count / seconds, zipBytes: zip.bytes, rssPeakMB: mbOf(peakOf(rss)), rssStartMB: mbOf(rss.startBytes) });
-    log(`  gateway import run ${run + 1}: ${count} instances in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s), backend RSS peak ${mbOf(rss.peakBytes)} MB`);
+    oursRuns.push({ seconds, rate: count / seconds, zipBytes: zip.bytes, rssPeakMB: mbOf(peakOf(rss)), rssStartMB: mbOf(rss.startBytes), cpuSeconds: roundAll(cpu) });
+    log(`  gateway import run ${run + 1}: ${count} instances in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s), backend RSS peak ${mbOf(rss.peakBytes)} MB, CPU s ${cpuText(cpu)}`);
     const uid = benchUid(tags.study, ROLE.study, 0);
     if (run === runs - 1) ctx.keptStudy = { uid, count };
     else {
@@ -721,24 +724,26 @@ async function measureImport(ctx: Ctx): Promise<void> {
     let next = 0;
     let studyId = '';
     const t0 = performance.now();
-    try {
-      await Promise.all(
-        Array.from({ length: cfg.importConcurrency }, async () => {
-          while (next < files.length) {
-            const file = files[next++]!;
-            const response = await timed(pool, ctx.direct.url, { method: 'POST', path: '/instances', body: file, headers: { 'content-type': 'application/dicom', 'content-length': String(file.length) }, keepBody: true });
-            const answer = jsonOf<{ Status: string; ParentStudy: string }>(expectStatus(response, [200], 'Orthanc POST /instances'));
-            if (answer.Status !== 'Success') throw new Error(`Orthanc answered ${answer.Status} for a fresh instance`);
-            studyId = answer.ParentStudy;
-          }
-        }),
-      );
-    } finally {
-      await pool.close();
-    }
+    const { cpu } = await cpuDuring({ backend: ctx.pids.backend, orthanc: ctx.pids.orthanc, nginx: ctx.direct.child.pid! }, async () => {
+      try {
+        await Promise.all(
+          Array.from({ length: cfg.importConcurrency }, async () => {
+            while (next < files.length) {
+              const file = files[next++]!;
+              const response = await timed(pool, ctx.direct.url, { method: 'POST', path: '/instances', body: file, headers: { 'content-type': 'application/dicom', 'content-length': String(file.length) }, keepBody: true });
+              const answer = jsonOf<{ Status: string; ParentStudy: string }>(expectStatus(response, [200], 'Orthanc POST /instances'));
+              if (answer.Status !== 'Success') throw new Error(`Orthanc answered ${answer.Status} for a fresh instance`);
+              studyId = answer.ParentStudy;
+            }
+          }),
+        );
+      } finally {
+        await pool.close();
+      }
+    });
     const seconds = (performance.now() - t0) / 1000;
-    directRuns.push({ seconds, rate: count / seconds, bytes: totalBytes });
-    log(`  Orthanc direct run ${run + 1}: ${count} instances in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s)`);
+    directRuns.push({ seconds, rate: count / seconds, bytes: totalBytes, cpuSeconds: roundAll(cpu) });
+    log(`  Orthanc direct run ${run + 1}: ${count} instances in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s), CPU s ${cpuText(cpu)}`);
     // The registry picks the study up from Orthanc's change feed (into the inbox); let it, then delete it in Orthanc.
     await quiet(ctx);
     expectStatus(await timed(ctx.directAgent, ctx.direct.url, { method: 'DELETE', path: `/studies/${studyId}`, keepBody: true }), [200], 'Orthanc DELETE /studies');
@@ -762,6 +767,19 @@ async function measureImport(ctx: Ctx): Promise<void> {
     target: { kind: 'ratio', op: '>=', value: 0.8 },
     method: `${count} CT instances (${mbOf(totalBytes)} MB, ${Math.ceil(count / cfg.seriesSlices)} series) with fresh study/series/SOP UIDs and patient per run. Ours: one stored (uncompressed) ZIP of ${mbOf(oursRuns[0]?.zipBytes ?? 0)} MB read from disk, POST /api/imports?groupId=… (multipart, admin session) through the gateway; the time runs from the request's first byte to the last byte of the answer, which comes when every instance is stored, registered and the import completed. Anchor: the same files POSTed to Orthanc's /instances through the direct nginx, ${cfg.importConcurrency} at a time (the backend's PD_IMPORT_CONCURRENCY), from memory. ${runs} runs per side alternating; the services are let go idle before each run; each study is deleted after its run (ours: DELETE /api/studies/{uid}; anchor: Orthanc DELETE after the registry has seen it), except the last gateway import, kept for the export figures. Note: the backend also follows Orthanc's change feed during the anchor runs (as it would in production).`,
     extra: { runsOurs: oursRuns, runsAnchor: directRuns },
+  });
+  const totalCpu = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+  const perProcess = (list: { cpuSeconds: Record<string, number> }[]) => Object.fromEntries(Object.keys(list[0]?.cpuSeconds ?? {}).map((name) => [name, round(median(list.map((r) => r.cpuSeconds[name] ?? 0)), 2)]));
+  addFigure({
+    id: 'import.study.cpuSeconds',
+    section: 'Import',
+    metric: '  … CPU time used, all processes',
+    unit: 'core-s',
+    better: 'lower',
+    ours: summarize(oursRuns.map((r) => totalCpu(r.cpuSeconds)), 'lower'),
+    anchor: summarize(directRuns.map((r) => totalCpu(r.cpuSeconds)), 'lower'),
+    method: `Report only: the CPU time (user + system, all threads; /proc/<pid>/stat) that the backend, Orthanc, the nginx in front (the gateway's, or the direct one) and the load generator (this process) used during each import run above. This machine has ${cpus().length} cores, so a run cannot take less than this total divided by ${cpus().length}. Medians per process: ours ${cpuText(perProcess(oursRuns))}; anchor ${cpuText(perProcess(directRuns))} (the anchor's backend figure is its change feed picking the study up).`,
+    extra: { oursMedianByProcess: perProcess(oursRuns), anchorMedianByProcess: perProcess(directRuns) },
   });
   addFigure({
     id: 'import.study.rssPeak',

@@ -96,6 +96,42 @@ function cpuTicks(pid: number): number | null {
 }
 
 /**
+ * CPU time (user + system, every thread) of a process and its direct children, in seconds:
+ * an nginx master does no work itself, its workers do. Children that exit meanwhile are lost,
+ * which is why it is meant for long-lived services. Null where /proc is not there.
+ */
+export function treeCpuSeconds(pid: number): number | null {
+  const own = cpuTicks(pid);
+  if (own === null) return null;
+  let ticks = own;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+/** CPU seconds each named process tree used while `work` ran, and this process's own (the load generator). */
+export async function cpuDuring<T>(pids: Record<string, number>, work: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuSeconds(pid)]));
+  const self = process.cpuUsage();
+  const result = await work();
+  const used = process.cpuUsage(self);
+  const cpu: Record<string, number> = { loadGenerator: (used.user + used.system) / 1e6 };
+  for (const [name, pid] of Object.entries(pids)) {
+    const after = treeCpuSeconds(pid);
+    if (after !== null && before[name] !== null) cpu[name] = after - before[name]!;
+  }
+  return { result, cpu };
+}
+
+/**
  * Waits until every process uses under `threshold` of one core for two consecutive 500 ms
  * windows (background work of the previous run — registry sync, Orthanc's stable-study
  * events — then does not bleed into the next measurement). Gives up after `maxMs`.

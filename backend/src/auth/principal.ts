@@ -64,13 +64,17 @@ async function fromAccessCookie(deps: AppDeps, token: string): Promise<Resolutio
       ? problem(401, 'access_token_expired', 'Your sign-in has expired; refresh it with POST /api/auth/refresh.')
       : problem(401, 'unauthorized', 'Sign in to continue.');
   }
+  // The user is read from SQLite while Redis answers (that round trip is on every request's path);
+  // nothing is decided before the session store has said the session is live.
+  const active = isSessionActive(deps, verified.claims.sessionId);
+  active.catch(() => undefined); // awaited below; keeps the rejection handled if loadUser throws first
+  const user = loadUser(deps, verified.claims.userId);
   try {
-    if (!(await isSessionActive(deps, verified.claims.sessionId))) return problem(401, 'session_ended', 'This session has ended. Sign in again.');
+    if (!(await active)) return problem(401, 'session_ended', 'This session has ended. Sign in again.');
   } catch (error) {
     if (error instanceof AppError) return problem(503, error.code, error.message);
     throw error;
   }
-  const user = loadUser(deps, verified.claims.userId);
   if (!user) return problem(401, 'session_ended', 'This session has ended. Sign in again.');
   return { user, credential: { via: 'session', sessionId: verified.claims.sessionId }, authProblem: null };
 }
