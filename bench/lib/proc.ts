@@ -85,15 +85,18 @@ export function sampleRss(pid: number, intervalMs = 200): { stop: () => RssTrace
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-function cpuTicks(pid: number): number | null {
+/** Parent pid and CPU ticks (utime + stime, all threads) from /proc/<pid>/stat; null when the process is gone. */
+function procStat(pid: number | string): { ppid: number; ticks: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]); // utime + stime
+    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
   } catch {
     return null;
   }
 }
+
+const cpuTicks = (pid: number): number | null => procStat(pid)?.ticks ?? null;
 
 /**
  * CPU time (user + system, every thread) of a process and its direct children, in seconds:
@@ -106,13 +109,8 @@ export function treeCpuSeconds(pid: number): number | null {
   let ticks = own;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone between the listing and the read
-    }
+    const child = procStat(entry); // null: gone between the listing and the read
+    if (child?.ppid === pid) ticks += child.ticks;
   }
   return ticks / CLOCK_TICKS;
 }
