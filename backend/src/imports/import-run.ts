@@ -295,9 +295,10 @@ export class ImportRun {
   }
 
   /**
-   * A ZIP upload part: written to a temp file as it arrives while the entries already in it
-   * are stored, then the directory at its end is read for whatever was not (and to refuse an
-   * archive over the limits). Resolves once the part is received; the rest runs in the background.
+   * A ZIP upload part: its entries are stored as they arrive, then the directory at its end is
+   * read (from the temp file, which holds what was not stored on the way) for whatever was not,
+   * and to refuse an archive over the limits. Resolves once the part is received; the rest runs
+   * in the background.
    */
   async receiveZip(name: string, stream: Readable, limit: { maxBytes: number; exceeded: () => boolean }): Promise<void> {
     const file = await GrowingFile.create(tempPath(this.deps.config.tmpDir, '.zip'));
@@ -323,6 +324,11 @@ export class ImportRun {
           return this.record({ name, outcome: 'rejected', reason: handled.size ? `${reason}; the ${handled.size} entries received before were imported` : reason, instances: 0, studyInstanceUid: null });
         }
         this.counters.bytesReceived += size;
+        try {
+          await file.spillRest();
+        } catch (error) {
+          return this.record({ name, outcome: 'rejected', reason: `the archive could not be kept for reading its directory (${(error as Error).message})${handled.size ? `; the ${handled.size} entries read while it arrived were imported` : ''}`, instances: 0, studyInstanceUid: null });
+        }
         try {
           await this.importZipEntries(name, readZip(file.path, this.deps.config.imports.zip, { skipOffsets: handled }));
         } catch (error) {

@@ -51,7 +51,7 @@ export async function receiveUpload(run: ImportRun, input: { body: Readable; con
       headers: { 'content-type': input.contentType },
       preservePath: true,
       defParamCharset: 'utf8',
-      // A file part buffers up to this much while its last piece is being written (see GrowingFile.fill).
+      // A file part buffers up to this much while the import takes no more of it (see GrowingFile.fill).
       fileHwm: 1024 * 1024,
       limits: { fileSize: input.limits.maxFileBytes, fields: 100, fieldSize: 64 * 1024, parts: 1_000_000 },
     });

@@ -67,10 +67,11 @@ async function readLive(zip: Buffer, tag: string, entryLimits = limits, keepStor
   })();
   const seen: { item: ZipItem; data: Buffer | null; stored: Buffer | null; arrived: number }[] = [];
   for await (const item of liveZipEntries(file, entryLimits, new AbortController().signal, { keepStoredUpTo })) {
-    const arrived = file.written;
+    const arrived = file.received;
     seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null, stored: item.ok && item.stored ? await item.stored() : null });
   }
   await filled;
+  await file.spillRest();
   return { seen, file };
 }
 

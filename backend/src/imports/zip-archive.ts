@@ -2,7 +2,6 @@
 // so an archive of any size costs one entry's worth of memory. Limits stop bombs before
 // anything is inflated: entry count, declared sizes, and each entry's compression ratio;
 // yauzl itself stops an entry whose data inflates past the size it declared.
-import { createReadStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
@@ -198,7 +197,7 @@ async function findDescriptor(
   for (;;) {
     if (signal.aborted) return null;
     if (!(await file.waitFor(from + DESCRIPTOR_SIGNATURE.length))) return null;
-    const length = Math.min(readSize, file.written - from);
+    const length = Math.min(readSize, file.received - from);
     readSize = SCAN_CHUNK;
     const chunk = await file.read(from, length);
     if (!chunk) return null;
@@ -231,8 +230,8 @@ async function storedBytes(file: GrowingFile, start: number, compressedSize: num
 }
 
 /** The entry's bytes, inflated if need be, refused if they come out longer or shorter than declared. */
-function entryStream(path: string, start: number, compressedSize: number, method: number, size: number): Readable {
-  const raw: Readable = compressedSize > 0 ? createReadStream(path, { start, end: start + compressedSize - 1, highWaterMark: 1024 * 1024 }) : Readable.from([]);
+function entryStream(file: GrowingFile, start: number, compressedSize: number, method: number, size: number): Readable {
+  const raw: Readable = compressedSize > 0 ? file.stream(start, compressedSize) : Readable.from([]);
   const source: Readable = method === 8 ? raw.pipe(createInflateRaw()) : raw;
   if (method === 8) raw.once('error', (error: Error) => source.destroy(error));
   let seen = 0;
@@ -250,7 +249,8 @@ function entryStream(path: string, start: number, compressedSize: number, method
 }
 
 /**
- * Entries of an archive that is still being written to `file`, in the order they arrive.
+ * Entries of an archive that is still arriving in `file`, in the order they arrive; each must be
+ * read before the next is asked for (the bytes of those before are let go then).
  * Ends (without error) at the central directory, at anything it cannot read with certainty,
  * or where the archive-wide limits would be passed, leaving the rest to the directory pass.
  */
@@ -261,45 +261,51 @@ export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, sign
   // for the last entry's size (and its descriptor), so it seldom reads into the next entry.
   let lastCompressedSize = SCAN_CHUNK;
   let declared = 0;
-  while (!signal.aborted) {
-    const header = await readLocalHeader(file, offset);
-    if (!header) return;
-    let { compressedSize, size } = header;
-    let next = header.dataStart + compressedSize;
-    let scannedData: Buffer | null = null;
-    if (header.flags & 0x08) {
-      // Stored entries need their descriptor to be found; deflated ones too (their sizes are only there).
-      const found = await findDescriptor(file, header, signal, header.method === 0 ? (options.keepStoredUpTo ?? 0) : 0, lastCompressedSize + 64 * 1024);
-      if (!found) return;
-      ({ compressedSize, size, next } = found);
-      scannedData = found.data;
-      lastCompressedSize = compressedSize;
-    }
-    if (header.method !== 0 && header.method !== 8 && !(header.flags & 0x01)) return; // left to yauzl, which names the method
-    if (header.name.endsWith('/')) {
+  try {
+    while (!signal.aborted) {
+      // The consumer is done with every entry before this one: their bytes need not be kept.
+      file.consumed(offset);
+      const header = await readLocalHeader(file, offset);
+      if (!header) return;
+      let { compressedSize, size } = header;
+      let next = header.dataStart + compressedSize;
+      let scannedData: Buffer | null = null;
+      if (header.flags & 0x08) {
+        // Stored entries need their descriptor to be found; deflated ones too (their sizes are only there).
+        const found = await findDescriptor(file, header, signal, header.method === 0 ? (options.keepStoredUpTo ?? 0) : 0, lastCompressedSize + 64 * 1024);
+        if (!found) return;
+        ({ compressedSize, size, next } = found);
+        scannedData = found.data;
+        lastCompressedSize = compressedSize;
+      }
+      if (header.method !== 0 && header.method !== 8 && !(header.flags & 0x01)) return; // left to yauzl, which names the method
+      if (header.name.endsWith('/')) {
+        offset = next;
+        continue;
+      }
+      entries++;
+      declared += size;
+      if (entries > limits.maxEntries || declared > limits.maxTotalBytes) return; // the directory pass refuses the archive as a whole
+      const at = offset;
+      const refused = screenEntry({ name: header.name, encrypted: Boolean(header.flags & 0x01), size, compressedSize }, limits);
+      if (refused) yield { ok: false, offset: at, name: header.name, ...refused };
+      else {
+        if (!(await file.waitFor(header.dataStart + compressedSize))) return;
+        const { dataStart, method } = header;
+        yield {
+          ok: true,
+          offset: at,
+          name: header.name,
+          size,
+          open: async () => entryStream(file, dataStart, compressedSize, method, size),
+          // A stored entry is its bytes as they lie in the file: one read (or none, if the search
+          // for its descriptor read them already), no stream to spool.
+          ...(method === 0 ? { stored: () => (scannedData && compressedSize === size ? Promise.resolve(scannedData) : storedBytes(file, dataStart, compressedSize, size)) } : {}),
+        };
+      }
       offset = next;
-      continue;
     }
-    entries++;
-    declared += size;
-    if (entries > limits.maxEntries || declared > limits.maxTotalBytes) return; // the directory pass refuses the archive as a whole
-    const at = offset;
-    const refused = screenEntry({ name: header.name, encrypted: Boolean(header.flags & 0x01), size, compressedSize }, limits);
-    if (refused) yield { ok: false, offset: at, name: header.name, ...refused };
-    else {
-      if (!(await file.waitFor(header.dataStart + compressedSize))) return;
-      const { dataStart, method } = header;
-      yield {
-        ok: true,
-        offset: at,
-        name: header.name,
-        size,
-        open: async () => entryStream(file.path, dataStart, compressedSize, method, size),
-        // A stored entry is its bytes as they lie in the file: one read (or none, if the search
-        // for its descriptor read them already), no stream to spool.
-        ...(method === 0 ? { stored: () => (scannedData && compressedSize === size ? Promise.resolve(scannedData) : storedBytes(file, dataStart, compressedSize, size)) } : {}),
-      };
-    }
-    offset = next;
+  } finally {
+    file.liveEnded();
   }
 }
