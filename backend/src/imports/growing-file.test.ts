@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,7 +10,7 @@ import { TooLargeError } from './spool.js';
 const dir = mkdtempSync(join(tmpdir(), 'pd-growing-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
-const newFile = (windowBytes?: number) => GrowingFile.create(join(dir, `${++files}.bin`), { windowBytes });
+const newFile = (windowBytes?: number, maxWindowBytes?: number) => GrowingFile.create(join(dir, `${++files}.bin`), { windowBytes, maxWindowBytes });
 
 /** Writes `data` into `stream` in small pieces, yielding to the event loop now and then. */
 async function feed(stream: PassThrough, data: Buffer, piece: number, then: 'end' | Error | 'destroy' = 'end') {
@@ -33,6 +33,8 @@ describe('GrowingFile.fill', () => {
     // A reader asking ahead of the writer waits for its bytes.
     const middle = await file.read(2 * 1024 * 1024, 1000);
     expect(middle!.equals(data.subarray(2 * 1024 * 1024, 2 * 1024 * 1024 + 1000))).toBe(true);
+    // Past its window the upload waits for the reader; once the reader stops, all of it is kept.
+    file.liveEnded();
     expect(await filled).toBe(data.length);
     expect(file.complete).toBe(true);
     expect(await file.read(data.length - 10, 20)).toBeNull(); // past the end
@@ -62,10 +64,26 @@ describe('GrowingFile.fill', () => {
     await file.close();
   });
 
-  it('holds at most its window unread: the upload waits, and a reader that needs more than the window gets it from the file', async () => {
+  it('grows the window to the entry a reader waits for, within reach, without writing it', async () => {
     const window = 256 * 1024;
     const data = randomBytes(3 * 1024 * 1024);
-    const file = await newFile(window);
+    const file = await newFile(window, 4 * 1024 * 1024);
+    const source = new PassThrough({ highWaterMark: 16 * 1024 });
+    const filled = file.fill(source, 1e9);
+    void feed(source, data, 16 * 1024);
+    expect((await file.read(0, data.length))!.equals(data)).toBe(true);
+    expect(statSync(file.path).size).toBe(0);
+    file.consumed(data.length);
+    expect(await filled).toBe(data.length);
+    await file.spillRest();
+    expect(statSync(file.path).size).toBe(0);
+    await file.close();
+  });
+
+  it('holds at most its window unread: the upload waits, and a reader that needs more than the window may grow to gets it from the file', async () => {
+    const window = 256 * 1024;
+    const data = randomBytes(3 * 1024 * 1024);
+    const file = await newFile(window, 1024 * 1024);
     const source = new PassThrough({ highWaterMark: 16 * 1024 });
     const filled = file.fill(source, 1e9);
     let fed = false;

@@ -9,8 +9,13 @@ import { Readable } from 'node:stream';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { formatBytes, TooLargeError } from './spool.js';
 
-/** How much not yet consumed may wait in memory; past it the upload is paused, or spilled to the file when the reader waits for more. */
+/** How much not yet consumed may wait in memory; past it the upload is paused. */
 export const WINDOW_BYTES = 2 * 1024 * 1024;
+/**
+ * How far the window may grow for a reader waiting on one entry (kept whole in memory by the
+ * import anyway, up to MEMORY_FILE_BYTES); for a larger one the window moves to the file instead.
+ */
+export const MAX_WINDOW_BYTES = 40 * 1024 * 1024;
 /** At most this much goes to the file in one write. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
@@ -33,15 +38,18 @@ export class GrowingFile {
   private source: Readable | null = null;
   private paused = false;
   private closed = false;
+  /** The byte count the waiting reader needs. */
+  private wanted = 0;
 
   private constructor(
     readonly path: string,
     private readonly handle: FileHandle,
     private readonly windowBytes: number,
+    private readonly maxWindowBytes: number,
   ) {}
 
-  static async create(path: string, options: { windowBytes?: number } = {}): Promise<GrowingFile> {
-    return new GrowingFile(path, await open(path, 'w+', 0o600), options.windowBytes ?? WINDOW_BYTES);
+  static async create(path: string, options: { windowBytes?: number; maxWindowBytes?: number } = {}): Promise<GrowingFile> {
+    return new GrowingFile(path, await open(path, 'w+', 0o600), options.windowBytes ?? WINDOW_BYTES, options.maxWindowBytes ?? MAX_WINDOW_BYTES);
   }
 
   /** Takes `stream` in; past `maxBytes` it stops with TooLargeError. Resolves with the byte count when the stream ended. */
@@ -59,7 +67,7 @@ export class GrowingFile {
         this.chunks.push({ at: this.received, data: chunk });
         this.received += chunk.length;
         this.held += chunk.length;
-        if (this.held > this.windowBytes && !this.paused) {
+        if (this.held > this.limit() && !this.paused) {
           this.paused = true;
           stream.pause();
         }
@@ -94,7 +102,9 @@ export class GrowingFile {
   async waitFor(bytes: number): Promise<boolean> {
     while (this.received < bytes && !this.ended && !this.failure) {
       const waiting = new Promise<void>((resolve) => this.waiters.push(resolve));
-      // A paused upload with a full window must make room, or this wait would never end.
+      this.wanted = Math.max(this.wanted, bytes);
+      // A paused upload must take more (the window grows to the entry), or make room in the file.
+      this.flow();
       this.pump();
       await waiting;
     }
@@ -195,12 +205,23 @@ export class GrowingFile {
     return out;
   }
 
-  private dropFront(count: number): void {
-    for (const chunk of this.chunks.splice(0, count)) this.held -= chunk.data.length;
-    if (this.paused && this.held <= this.windowBytes) {
+  /** What may be held now: the window, or up to the end of the entry a reader waits for, within reach. */
+  private limit(): number {
+    if (!this.waiters.length) return this.windowBytes;
+    const reach = this.wanted - (this.chunks.length ? this.chunks[0]!.at : this.received);
+    return reach <= this.maxWindowBytes ? Math.max(this.windowBytes, reach) : this.windowBytes;
+  }
+
+  private flow(): void {
+    if (this.paused && this.held <= this.limit()) {
       this.paused = false;
       this.source?.resume();
     }
+  }
+
+  private dropFront(count: number): void {
+    for (const chunk of this.chunks.splice(0, count)) this.held -= chunk.data.length;
+    this.flow();
   }
 
   /** Drops consumed chunks and writes the ones that must be kept; one run at a time. */
@@ -216,7 +237,8 @@ export class GrowingFile {
             this.dropFront(consumed);
             continue;
           }
-          const mustWrite = this.keepAll || (this.held > this.windowBytes && this.waiters.length > 0);
+          // Spilled only for a reader waiting on more than the window may hold.
+          const mustWrite = this.keepAll || (this.waiters.length > 0 && this.held >= this.limit());
           if (!mustWrite) return;
           const first = this.chunks[0]!;
           const from = Math.max(first.at, this.consumedUpTo);
@@ -252,6 +274,7 @@ export class GrowingFile {
   private wake(): void {
     const waiting = this.waiters;
     this.waiters = [];
+    this.wanted = 0;
     for (const resolve of waiting) resolve();
   }
 }

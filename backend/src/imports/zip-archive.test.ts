@@ -54,8 +54,8 @@ const makers: Record<string, Maker> = {
 };
 
 /** Feeds `zip` into a GrowingFile in pieces, noting how much had arrived when each entry was read. */
-async function readLive(zip: Buffer, tag: string, entryLimits = limits, keepStoredUpTo = 0) {
-  const file = await GrowingFile.create(join(dir, `${tag}.zip`));
+async function readLive(zip: Buffer, tag: string, entryLimits = limits, keepStoredUpTo = 0, window: { windowBytes?: number; maxWindowBytes?: number } = {}) {
+  const file = await GrowingFile.create(join(dir, `${tag}.zip`), window);
   const source = new PassThrough();
   const filled = file.fill(source, 1e9);
   void (async () => {
@@ -101,6 +101,23 @@ describe('reading a ZIP while it arrives (liveZipEntries)', () => {
         }
       });
     }
+  }
+
+  for (const [shape, make] of Object.entries(makers)) {
+    it(`${shape}, entries larger than the memory window may grow to: read back from the temp file, byte for byte`, async () => {
+      const zip = await make(files);
+      const { seen, file } = await readLive(zip, `${shape.replace(/\W+/g, '-')}-spilled`, limits, 1e8, { windowBytes: 16 * 1024, maxWindowBytes: 64 * 1024 });
+      try {
+        expect(seen.map((s) => s.item.name)).toEqual(files.map((f) => f.name));
+        for (const [i, s] of seen.entries()) expect(s.data!.equals(files[i]!.data), s.item.name).toBe(true);
+        for (const s of seen.filter((x) => x.stored)) expect(s.stored!.equals(s.data!), s.item.name).toBe(true);
+        const rest: string[] = [];
+        for await (const item of readZip(file.path, limits, { skipOffsets: new Set(seen.map((s) => s.item.offset)) })) rest.push(item.name);
+        expect(rest).toEqual([]);
+      } finally {
+        await file.close();
+      }
+    });
   }
 
   it('stops at the archive-wide limits and leaves the refusal to the directory pass', async () => {
