@@ -3,8 +3,9 @@
 // whole upload). What that reader has not consumed yet stays in memory; what it consumed is
 // dropped; only what the directory pass may still need is written to the temp file, at its
 // own offset, so consumed ranges stay holes. Writing every byte cost the backend about a
-// core-second per 500 MB on 2-core VMs (each new page-cache page is a fresh page for the
-// hypervisor): a third of its CPU during an import, taken from Orthanc.
+// core-second per 500 MB on the 2-core VMs we benchmark on (they report free pages to the
+// host, so each new page-cache page is faulted in again): a third of its CPU during an
+// import, taken from Orthanc.
 import { Readable } from 'node:stream';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { formatBytes, TooLargeError } from './spool.js';
