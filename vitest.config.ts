@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['backend/src/**/*.test.ts', 'infra/src/**/*.test.ts', 'frontend/src/**/*.test.{ts,tsx}'],
+          include: ['backend/src/**/*.test.ts', 'infra/src/**/*.test.ts', 'frontend/src/**/*.test.{ts,tsx}', 'bench/lib/**/*.test.ts'],
           environment: 'node',
         },
       },

@@ -42,7 +42,7 @@ import { benchUid, buildBaseSet, copyUids, freshTag, multipartFromFile, patchIns
 import { startDirectNginx, type DirectNginx } from './lib/direct-nginx.js';
 import { expectStatus, GatewaySession, jsonOf, timed, type Headers, type TimedResponse } from './lib/http.js';
 import { cpuDuring, processesMentioning, rssBytes, sampleRss, stopProcesses, waitQuiet, type RssTrace } from './lib/proc.js';
-import { median, quantile, round, summarize, type Summary } from './lib/stats.js';
+import { median, quantile, ratioInterval, round, summarize, type Summary } from './lib/stats.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -61,7 +61,7 @@ const cfg = {
   studyInstances: Math.round(setting('BENCH_STUDY_INSTANCES', 1000, 100)),
   largeGb: setting('BENCH_LARGE_GB', 1, 0.1),
   seedPatients: Math.round(setting('BENCH_SEED_PATIENTS', 40, 30)),
-  qidoRuns: Math.round(setting('BENCH_QIDO_RUNS', 30, 5)),
+  qidoRuns: Math.round(setting('BENCH_QIDO_RUNS', 100, 5)),
   metadataRuns: Math.round(setting('BENCH_METADATA_RUNS', 15, 3)),
   framesRuns: Math.round(setting('BENCH_FRAMES_RUNS', 5, 2)),
   framesClients: Math.round(setting('BENCH_FRAMES_CLIENTS', 8, 8)),
@@ -95,6 +95,8 @@ type Figure = {
   anchorLabel: string | null;
   /** ours median / anchor median. */
   ratio: number | null;
+  /** 95 % bootstrap interval of `ratio` (bench/lib/stats.ts), null with fewer than 5 samples a side. */
+  ratioInterval95: [number, number] | null;
   target: Target | null;
   pass: boolean | null;
   method: string;
@@ -110,15 +112,16 @@ function compare(value: number, target: Target): boolean {
   return value >= target.value;
 }
 
-function addFigure(f: Omit<Figure, 'ratio' | 'pass' | 'anchorLabel' | 'target'> & { anchorLabel?: string; target?: Target | null }): Figure {
+function addFigure(f: Omit<Figure, 'ratio' | 'ratioInterval95' | 'pass' | 'anchorLabel' | 'target'> & { anchorLabel?: string; target?: Target | null }): Figure {
   const ratio = f.ours && f.anchor ? f.ours.median / f.anchor.median : null;
+  const ratioInterval95 = f.ours && f.anchor ? ratioInterval(f.ours.samples, f.anchor.samples) : null;
   const target = f.target ?? null;
   let pass: boolean | null = null;
   if (target?.kind === 'ratio' && ratio !== null) pass = compare(ratio, target);
   if (target?.kind === 'absolute' && f.ours) pass = compare(f.ours.median, target);
-  const figure: Figure = { ...f, anchorLabel: f.anchorLabel ?? (f.anchor ? 'Orthanc direct' : null), target, ratio, pass };
+  const figure: Figure = { ...f, anchorLabel: f.anchorLabel ?? (f.anchor ? 'Orthanc direct' : null), target, ratio, ratioInterval95, pass };
   figures.push(figure);
-  log(`  ${f.metric}: ours ${fmt(f.ours?.median)} ${f.unit}${f.anchor ? `, anchor ${fmt(f.anchor.median)} ${f.unit}, ratio ${fmt(ratio)}` : ''}${pass === null ? '' : pass ? ' (meets target)' : ' (misses target)'}`);
+  log(`  ${f.metric}: ours ${fmt(f.ours?.median)} ${f.unit}${f.anchor ? `, anchor ${fmt(f.anchor.median)} ${f.unit}, ratio ${fmt(ratio)}${ratioInterval95 ? ` (95 % interval ${ratioText(ratioInterval95[0])}–${ratioText(ratioInterval95[1])})` : ''}` : ''}${pass === null ? '' : pass ? ' (meets target)' : ' (misses target)'}`);
   return figure;
 }
 
@@ -162,6 +165,7 @@ function fmt(value: number | null | undefined): string {
   if (abs >= 10) return value.toFixed(1);
   return value.toFixed(2);
 }
+const ratioText = (ratio: number) => (ratio >= 10 ? ratio.toFixed(1) : ratio.toFixed(3));
 const pair = (s: Summary | null, unit: string) => (s ? (s.n > 1 ? `${fmt(s.median)} / ${fmt(s.p95)} ${unit}` : `${fmt(s.median)} ${unit}`) : '—');
 const targetText = (t: Target | null) => (!t ? 'report' : t.kind === 'ratio' ? `ratio ${t.op} ${t.value}` : `${t.op} ${t.value} ${t.unit ?? ''}`.trim());
 
@@ -176,8 +180,8 @@ const ordered = () => {
 };
 
 function table(): string {
-  const rows = ordered().map((f) => [f.metric, pair(f.ours, f.unit), pair(f.anchor, f.unit), f.ratio === null ? "—" : `${f.ratio >= 10 ? f.ratio.toFixed(1) : f.ratio.toFixed(3)}×`, targetText(f.target), f.pass === null ? '—' : f.pass ? 'PASS' : 'FAIL']);
-  const head = ['metric', 'ours (median / p95)', 'anchor: Orthanc direct (median / p95)', 'ratio', 'target', 'result'];
+  const rows = ordered().map((f) => [f.metric, pair(f.ours, f.unit), pair(f.anchor, f.unit), f.ratio === null ? '—' : `${ratioText(f.ratio)}×${f.ratioInterval95 ? ` (${ratioText(f.ratioInterval95[0])}–${ratioText(f.ratioInterval95[1])})` : ''}`, targetText(f.target), f.pass === null ? '—' : f.pass ? 'PASS' : 'FAIL']);
+  const head = ['metric', 'ours (median / p95)', 'anchor: Orthanc direct (median / p95)', 'ratio (95 % interval)', 'target', 'result'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
@@ -1099,7 +1103,7 @@ async function main(): Promise<number> {
     notes: [
       'ours = through the Preview-DICOM gateway (nginx → backend/authorization → Orthanc); anchor = an nginx of the benchmark with the gateway\'s proxy settings straight to Orthanc (bench/lib/direct-nginx.ts).',
       'median and p95 are over the repeated runs (nearest rank). For rates (MB/s, inst/s, req/s, frames/s) the p95 column is the slow tail: the 5th percentile of the rates.',
-      'ratio = ours median / anchor median. Targets: latency ratio <= 1.1, throughput ratio >= 0.9 (DICOMweb), >= 0.8 (import), >= 1.0 (export, identified), peak backend RSS < 300 MB, SEG encode median < 2 s and memory growth < 4× the mask.',
+      'ratio = ours median / anchor median; ratioInterval95 = its 95 % percentile-bootstrap interval (each side resampled 2,000 times; a seeded generator, so the same samples give the same interval). Targets: latency ratio <= 1.1, throughput ratio >= 0.9 (DICOMweb), >= 0.8 (import), >= 1.0 (export, identified), peak backend RSS < 300 MB, SEG encode median < 2 s and memory growth < 4× the mask.',
       'Everything (stack, anchor nginx, load generator) shares the same machine; figures from a busy machine are noisier.',
     ],
     sections: sectionLog,
@@ -1116,7 +1120,7 @@ async function main(): Promise<number> {
   const missed = figures.filter((f) => f.pass === false).length;
   process.stdout.write(`\nPreview-DICOM benchmark — ${results.mode} mode, ${started.toISOString()}, ${machineInfo.cpuCount} × ${machineInfo.cpuModel}, ${machineInfo.ramGB} GB RAM, Node ${machineInfo.node}, Orthanc ${machineInfo.orthancVersion ?? '?'} (DICOMweb ${machineInfo.orthancDicomWebPlugin ?? '?'}), nginx ${machineInfo.nginx ?? '?'}\n\n`);
   process.stdout.write(`${table()}\n\n`);
-  process.stdout.write(`p95 of rates = the slow tail (5th percentile). ${figures.filter((f) => f.pass === true).length} targets met, ${missed} missed. Raw samples and methods: ${cfg.resultsPath}\n`);
+  process.stdout.write(`p95 of rates = the slow tail (5th percentile); the interval beside a ratio is its 95 % bootstrap interval (how far the run's noise could move it). ${figures.filter((f) => f.pass === true).length} targets met, ${missed} missed. Raw samples and methods: ${cfg.resultsPath}\n`);
   if (errors.length) {
     process.stdout.write(`\nCould not be measured:\n${errors.map((e) => `  - ${e.section}: ${e.error.split('\n')[0]}`).join('\n')}\n`);
     return 1;

@@ -37,3 +37,28 @@ export function summarize(samples: number[], better: 'lower' | 'higher'): Summar
 }
 
 export const round = (value: number, digits = 2): number => (Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : value);
+
+/** mulberry32: a tiny seeded generator, so the same samples always give the same interval. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * 95 % percentile-bootstrap interval of median(ours) / median(anchor): each side is resampled
+ * with replacement `iterations` times. It says whether a ratio beside its target is more than
+ * the noise of the run; null with fewer than 5 samples a side, where it would say nothing.
+ */
+export function ratioInterval(ours: number[], anchor: number[], iterations = 2000): [number, number] | null {
+  if (ours.length < 5 || anchor.length < 5) return null;
+  const random = seededRandom(0x5eed);
+  const resampledMedian = (values: number[]) => median(Array.from(values, () => values[Math.floor(random() * values.length)]!));
+  const ratios = Array.from({ length: iterations }, () => resampledMedian(ours) / resampledMedian(anchor));
+  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+}
