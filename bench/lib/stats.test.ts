@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median, quantile, ratioInterval } from './stats.js';
+import { median, pairedRatio, quantile, ratioInterval } from './stats.js';
 
 describe('bench statistics', () => {
   it('takes nearest-rank quantiles and the middle of an even count', () => {
@@ -23,5 +23,22 @@ describe('bench statistics', () => {
 
   it('gives no interval for a handful of samples', () => {
     expect(ratioInterval([1, 2, 3, 4], [1, 2, 3, 4, 5])).toBeNull();
+  });
+
+  it('cancels a disturbance both sides of a pair share, which the ratio of medians does not', () => {
+    // Both sides switch between a fast and a slow mode together; ours is 2 ms slower in each.
+    // Two pairs straddle a switch (ours slow, anchor still fast), which is enough to put the
+    // two medians in different modes when the modes are about half and half.
+    const anchor = [...Array(50).fill(23), ...Array(48).fill(35), 23, 23];
+    const ours = [...Array(50).fill(25), ...Array(48).fill(37), 37, 37];
+    expect(median(ours) / median(anchor)).toBeGreaterThan(1.3);
+    expect(ratioInterval(ours, anchor)![1]).toBeGreaterThan(1.3);
+    const paired = pairedRatio(ours, anchor)!;
+    expect(paired.median).toBeGreaterThanOrEqual(37 / 35);
+    expect(paired.median).toBeLessThanOrEqual(25 / 23);
+    expect(paired.interval95[0]).toBeGreaterThanOrEqual(37 / 35);
+    expect(paired.interval95[1]).toBeLessThanOrEqual(25 / 23);
+    expect(pairedRatio(ours, anchor.slice(1))).toBeNull();
+    expect(pairedRatio(ours.slice(0, 4), anchor.slice(0, 4))).toBeNull();
   });
 });
