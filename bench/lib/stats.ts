@@ -51,14 +51,23 @@ function seededRandom(seed: number): () => number {
 }
 
 /**
+ * The median of one bootstrap resample (drawn with replacement) of the values, from a generator
+ * seeded the same every time, so the same samples always give the same interval. Written here
+ * rather than taken from a statistics package: it is these few lines.
+ */
+function medianResampler(): (values: number[]) => number {
+  const random = seededRandom(0x5eed);
+  return (values) => median(Array.from(values, () => values[Math.floor(random() * values.length)]!));
+}
+
+/**
  * 95 % percentile-bootstrap interval of median(ours) / median(anchor): each side is resampled
  * with replacement `iterations` times. It says whether a ratio beside its target is more than
  * the noise of the run; null with fewer than 5 samples a side, where it would say nothing.
  */
 export function ratioInterval(ours: number[], anchor: number[], iterations = 2000): [number, number] | null {
   if (ours.length < 5 || anchor.length < 5) return null;
-  const random = seededRandom(0x5eed);
-  const resampledMedian = (values: number[]) => median(Array.from(values, () => values[Math.floor(random() * values.length)]!));
+  const resampledMedian = medianResampler();
   const ratios = Array.from({ length: iterations }, () => resampledMedian(ours) / resampledMedian(anchor));
   return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
 }
@@ -74,7 +83,7 @@ export function ratioInterval(ours: number[], anchor: number[], iterations = 200
 export function pairedRatio(ours: number[], anchor: number[], iterations = 2000): { median: number; interval95: [number, number] } | null {
   if (ours.length !== anchor.length || ours.length < 5) return null;
   const perPair = ours.map((value, i) => value / anchor[i]!);
-  const random = seededRandom(0x5eed);
-  const medians = Array.from({ length: iterations }, () => median(Array.from(perPair, () => perPair[Math.floor(random() * perPair.length)]!)));
+  const resampledMedian = medianResampler();
+  const medians = Array.from({ length: iterations }, () => resampledMedian(perPair));
   return { median: median(perPair), interval95: [quantile(medians, 0.025), quantile(medians, 0.975)] };
 }
