@@ -14,7 +14,7 @@ import { buildGrid, niftiFromLabels, niftiFromVolume, VolumeError, type VolumeGr
 import { decodeSeg } from '../inference/seg/decode.js';
 import { tempPath } from '../imports/spool.js';
 import { isOrthancConnectionError, OrthancUnavailableError } from '../orthanc/client.js';
-import { burnedInRisk, deidentifyPart10, type DeidContext, type DeidOption } from './deid/deidentify.js';
+import { burnedInRisk, deidentifyPart10Parts, type DeidContext, type DeidOption } from './deid/deidentify.js';
 import { ExportZip, type EntrySource, type FileEntry } from './export-zip.js';
 import { loadAhead, type AheadLimits } from './load-ahead.js';
 
@@ -175,7 +175,7 @@ export async function runExport(deps: AppDeps, exportId: string): Promise<void> 
         if (excluded.has(s.seriesInstanceUid)) continue;
         const instances = seriesInstances.get(s.seriesInstanceUid) ?? [];
         if (options.format !== 'nifti') {
-          const deidentify = context ? (file: Buffer) => deidentifyPart10(file, context) : null;
+          const deidentify = context ? (file: Buffer) => deidentifyPart10Parts(file, context).parts : null;
           const sources = loadAhead(
             instances,
             FETCH_AHEAD,
@@ -319,7 +319,7 @@ async function gridOf(deps: AppDeps, seriesUid: string): Promise<{ grid: VolumeG
  * de-identified; or, when it is larger than the fetch budget and not to be de-identified,
  * Orthanc's response itself, to stream.
  */
-async function instanceFile(deps: AppDeps, instance: InstanceFile, deidentify: ((file: Buffer) => Buffer) | null): Promise<Readable | Buffer | Buffer[]> {
+async function instanceFile(deps: AppDeps, instance: InstanceFile, deidentify: ((file: Buffer) => Buffer[]) | null): Promise<Readable | Buffer | Buffer[]> {
   const response = await deps.orthanc.raw('GET', `/instances/${instance.id}/file`);
   if (response.statusCode !== 200) {
     await response.body.dump().catch(() => undefined);

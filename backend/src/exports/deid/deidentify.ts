@@ -20,7 +20,7 @@ export {
   type DeidOption,
   type DeidReport,
 } from './profile.js';
-export { deidentifyPart10, deidentifyPart10WithReport, DeidentificationError } from './part10.js';
+export { deidentifyPart10, deidentifyPart10Parts, deidentifyPart10WithReport, DeidentificationError } from './part10.js';
 export { burnedInRisk } from './burned-in.js';
 export { createUidMapper } from './uid.js';
 export { deidentificationTable, optionColumns, TABLE_EDITION, type DeidRow, type BasicAction, type OptionAction } from './table.js';

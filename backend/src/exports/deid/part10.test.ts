@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deidOptions, type DeidContext, type DeidOption } from './profile.js';
-import { deidentifyPart10, deidentifyPart10WithReport, DeidentificationError, encapsulatedPixelDataElement, readPart10Dataset } from './part10.js';
+import { deidentifyPart10, deidentifyPart10Parts, deidentifyPart10WithReport, DeidentificationError, encapsulatedPixelDataElement, readPart10Dataset } from './part10.js';
 import { isSafePrivate } from './safe-private.js';
 import { createUidMapper } from './uid.js';
 import { allElements, DATA, shiftYmd, text, values, verifyDeidentified } from './test-support.js';
@@ -216,6 +216,31 @@ describe('real files, specific guarantees', () => {
     const b = Buffer.from(values(fromBig['7FE00010'])[0] as ArrayBuffer);
     expect(b.length).toBe(64 * 64 * 2);
     expect(b.equals(a)).toBe(true);
+  });
+
+  it('passes a trailing Pixel Data element on from the input, without a copy', () => {
+    // Implicit VR (CT), explicit VR (MR) and encapsulated (JPEG 2000): the last piece is a view of the input.
+    for (const rel of [files.ct, files.mr, files.jpeg2000]) {
+      const input = read(rel);
+      const { parts } = deidentifyPart10Parts(input, context([]));
+      const pixels = parts.at(-1)!;
+      expect(pixels.buffer, rel).toBe(input.buffer);
+      expect(input.subarray(input.length - pixels.length).equals(pixels), rel).toBe(true);
+    }
+  });
+
+  it('reads a file with elements after its Pixel Data as a whole, and drops the trailing padding', () => {
+    // The CT slice is implicit VR little endian: (FFFC,FFFC) Data Set Trailing Padding, 4 bytes.
+    const input = read(files.ct);
+    const padding = Buffer.alloc(12);
+    padding.writeUInt16LE(0xfffc, 0);
+    padding.writeUInt16LE(0xfffc, 2);
+    padding.writeUInt32LE(4, 4);
+    const padded = Buffer.concat([input, padding]);
+    const plain = deidentifyPart10(input, context([]));
+    const fromPadded = deidentifyPart10(padded, context([]));
+    expect(readPart10Dataset(fromPadded).dataset['FFFCFFFC']).toBeUndefined();
+    expect(fromPadded.equals(plain)).toBe(true);
   });
 
   it('refuses what it cannot read or write back, quickly and with a DeidentificationError', () => {

@@ -53,7 +53,19 @@ export function deidentifyPart10(file: Buffer, context: DeidContext): Buffer {
 
 /** deidentifyPart10, also returning what was done. */
 export function deidentifyPart10WithReport(file: Buffer, context: DeidContext): { file: Buffer; report: DeidReport } {
-  const { message, source } = readMessage(file);
+  const { parts, report } = deidentifyPart10Parts(file, context);
+  return { file: Buffer.concat(parts), report };
+}
+
+/**
+ * deidentifyPart10 as the pieces of the new file, in order; the Pixel Data piece may be a view
+ * of `file` (an export appends the pieces to its ZIP without joining them).
+ */
+export function deidentifyPart10Parts(file: Buffer, context: DeidContext): { parts: Buffer[]; report: DeidReport } {
+  // Most files end with their Pixel Data: dcmjs then reads only the bytes before it, and the
+  // element is passed on from the input, so the pixels are neither copied nor parsed.
+  const trailing = trailingPixelData(file);
+  const { message, source } = readMessage(trailing ? file.subarray(0, trailing.offset) : file);
   const syntax = firstString(message.meta['00020010']);
   if (!syntax) throw new DeidentificationError('the file meta header has no transfer syntax');
   if (syntax === EXPLICIT_BE) swapBigEndianWords(message.dict);
@@ -61,7 +73,7 @@ export function deidentifyPart10WithReport(file: Buffer, context: DeidContext): 
 
   const { dataset, report } = deidentifyDataset(message.dict, context);
   // No value can be longer than the file (deflate compresses at most about 1032:1).
-  assertWritable(dataset, '', syntax === DEFLATED_LE ? source.length * 1032 : source.length);
+  assertWritable(dataset, '', syntax === DEFLATED_LE ? file.length * 1032 : file.length);
 
   const sopClass = firstString(dataset['00080016']) ?? firstString(message.meta['00020002']);
   const originalInstance = firstString(message.meta['00020003']);
@@ -90,13 +102,59 @@ export function deidentifyPart10WithReport(file: Buffer, context: DeidContext): 
   dict.dict = before;
   const parts: Buffer[] = [Buffer.from(dict.write())];
   const pixelData = dataset[PIXEL_DATA] as Element | undefined;
-  if (pixelData) parts.push(...(encapsulated ? [locatePixelData(source)] : nativePixelElement(pixelData)));
+  if (trailing) parts.push(...trailing.element);
+  else if (pixelData) parts.push(...(encapsulated ? [locatePixelData(source)] : nativePixelElement(pixelData)));
   if (Object.keys(after).length) {
     const stream = new dcmjs.data.WriteBufferStream(1024, true);
     dcmjs.data.DicomMessage.write(after, stream, EXPLICIT_LE);
     parts.push(Buffer.from(stream.getBuffer()));
   }
-  return { file: Buffer.concat(parts), report };
+  return { parts, report };
+}
+
+/**
+ * Where the top-level Pixel Data element starts, and that element as it is to be written
+ * (explicit VR little endian), when it is the last element of a little-endian, not deflated file;
+ * otherwise null, and the whole file goes through dcmjs (so do malformed files: dcmjs names
+ * their fault). Elements are walked here because dcmjs cannot say where an element began.
+ */
+function trailingPixelData(file: Buffer): { offset: number; element: Buffer[] } | null {
+  try {
+    const { start, syntax } = datasetStart(file);
+    if (syntax === DEFLATED_LE || syntax === EXPLICIT_BE || !syntax) return null;
+    const explicit = syntax !== IMPLICIT_LE;
+    const native = NATIVE_SYNTAXES.has(syntax);
+    for (let off = start; off + 8 <= file.length; ) {
+      const group = file.readUInt16LE(off);
+      const element = file.readUInt16LE(off + 2);
+      if (group > 0x7fe0 || (group === 0x7fe0 && element > 0x0010)) return null;
+      const end = elementEnd(file, off, explicit);
+      if (group !== 0x7fe0 || element !== 0x0010) {
+        off = end;
+        continue;
+      }
+      if (end !== file.length) return null;
+      if (!native) return { offset: off, element: [file.subarray(off)] };
+      if (explicit) {
+        const vr = file.toString('latin1', off + 4, off + 6);
+        const length = file.readUInt32LE(off + 8);
+        const plain = (vr === 'OB' || vr === 'OW') && length !== UNDEFINED && length % 2 === 0;
+        return plain ? { offset: off, element: [file.subarray(off)] } : null;
+      }
+      const length = file.readUInt32LE(off + 4);
+      if (length === UNDEFINED || length % 2) return null;
+      // Implicit VR: the value as it is, under an explicit OW header (as dcmjs reads it).
+      const header = Buffer.alloc(12);
+      header.writeUInt16LE(0x7fe0, 0);
+      header.writeUInt16LE(0x0010, 2);
+      header.write('OW', 4, 'latin1');
+      header.writeUInt32LE(length, 8);
+      return { offset: off, element: [header, file.subarray(off + 8)] };
+    }
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 /** Explicit VR little endian Pixel Data element (header, value, pad byte) from a native value. */
