@@ -896,6 +896,19 @@ async function measureLargeExport(ctx: Ctx): Promise<void> {
     r.rss,
     { totalMs: r.totalMs, buildMs: r.buildMs, ttfbMs: r.ttfbMs, bytes: r.bytes },
   );
+  // De-identification parses every header with dcmjs, whose garbage the identified export never makes.
+  await quiet(ctx);
+  const d = await gatewayExport(ctx, large.uid, true);
+  if (d.files < large.count) throw new Error(`large de-identified export wrote ${d.files} files for ${large.count} instances`);
+  log(`  large export (de-identified): ${mbOf(d.bytes)} MB in ${(d.totalMs / 1000).toFixed(1)} s, RSS peak ${mbOf(d.rss.peakBytes)} MB`);
+  addRssFigures(
+    'export.largeDeidentified',
+    'Export',
+    `Backend peak RSS, exporting a ${(d.bytes / 1e9).toFixed(2)} GB de-identified ZIP`,
+    `De-identified export (PS3.15 basic profile) of the same study right after the identified one, so it starts from the RSS that one left (${mbOf(d.bytes)} MB in ${(d.totalMs / 1000).toFixed(1)} s = ${fmt(d.mbPerS)} MB/s, build ${(d.buildMs / 1000).toFixed(1)} s)`,
+    d.rss,
+    { totalMs: d.totalMs, buildMs: d.buildMs, ttfbMs: d.ttfbMs, bytes: d.bytes },
+  );
 }
 
 async function measureExport(ctx: Ctx): Promise<void> {
