@@ -144,12 +144,7 @@ function trailingPixelData(file: Buffer): { offset: number; element: Buffer[] } 
       const length = file.readUInt32LE(off + 4);
       if (length === UNDEFINED || length % 2) return null;
       // Implicit VR: the value as it is, under an explicit OW header (as dcmjs reads it).
-      const header = Buffer.alloc(12);
-      header.writeUInt16LE(0x7fe0, 0);
-      header.writeUInt16LE(0x0010, 2);
-      header.write('OW', 4, 'latin1');
-      header.writeUInt32LE(length, 8);
-      return { offset: off, element: [header, file.subarray(off + 8)] };
+      return { offset: off, element: [pixelDataHeader('OW', length), file.subarray(off + 8)] };
     }
     return null;
   } catch {
@@ -165,12 +160,18 @@ function nativePixelElement(el: Element): Buffer[] {
     throw new DeidentificationError('unexpected Pixel Data value');
   });
   const length = chunks.reduce((n, c) => n + c.length, 0);
+  const header = pixelDataHeader(el.vr === 'OB' ? 'OB' : 'OW', length + (length % 2));
+  return length % 2 ? [header, ...chunks, Buffer.alloc(1)] : [header, ...chunks];
+}
+
+/** The 12-byte explicit VR little endian header of a Pixel Data element of `length` bytes. */
+function pixelDataHeader(vr: 'OB' | 'OW', length: number): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16LE(0x7fe0, 0);
   header.writeUInt16LE(0x0010, 2);
-  header.write(el.vr === 'OB' ? 'OB' : 'OW', 4, 'latin1');
-  header.writeUInt32LE(length + (length % 2), 8);
-  return length % 2 ? [header, ...chunks, Buffer.alloc(1)] : [header, ...chunks];
+  header.write(vr, 4, 'latin1');
+  header.writeUInt32LE(length, 8);
+  return header;
 }
 
 // ---------------------------------------------------------------------------------------------
