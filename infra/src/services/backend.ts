@@ -31,10 +31,10 @@ export async function runBackendCli<T>(env: Record<string, string>, args: string
 }
 
 /**
- * V8's young generation grows to 3 × 16 MB semi-spaces by default, and what outlives it is
- * collected only at the next full GC: de-identifying a 1 GB export (dcmjs parses every header)
- * then held ~100 MB of garbage. 4 MB semi-spaces halved that, at no measured cost in speed
- * (bench section 3a). The Dockerfile's CMD passes the same flag.
+ * V8's young generation grows to 16 MB semi-spaces by default, and what dcmjs's header parsing
+ * leaves behind was collected late: a 1 GB de-identified export peaked at 365–424 MB. With 4 MB
+ * semi-spaces it peaked at 281–297 MB in four runs (README, Benchmarks: the cost in export speed).
+ * The Dockerfile's CMD passes the same flag.
  */
 export const BACKEND_NODE_FLAGS = ['--max-semi-space-size=4'];
 
