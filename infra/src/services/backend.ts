@@ -33,8 +33,8 @@ export async function runBackendCli<T>(env: Record<string, string>, args: string
 /**
  * V8's young generation grows to 16 MB semi-spaces by default, and what dcmjs's header parsing
  * leaves behind was collected late: a 1 GB de-identified export peaked at 365–424 MB. With 4 MB
- * semi-spaces it peaked at 281–297 MB in four runs; de-identified exports run ~25 % slower (README, Benchmarks).
- * The Dockerfile's CMD passes the same flag.
+ * semi-spaces it peaked at 281–297 MB in four runs, and de-identified exports ran ~25 % slower
+ * (README, Benchmarks). The Dockerfile's CMD passes the same flag.
  */
 export const BACKEND_NODE_FLAGS = ['--max-semi-space-size=4'];
 
