@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { renderComposeConfigs } from './compose.js';
 import { repoRoot } from './config.js';
+import { BACKEND_NODE_FLAGS } from './services/backend.js';
 
 type ComposeFile = {
   services: Record<string, { image?: string; build?: string; depends_on?: Record<string, { condition: string }>; volumes?: string[]; command?: unknown }>;
@@ -21,6 +22,16 @@ describe('docker-compose.yml', () => {
     expect(compose.services.backend!.build).toBe('.');
     expect(compose.services.inference!.command).toEqual(['node', '--import', 'tsx', 'infra/inference/server.ts']);
     expect(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:24-bookworm/m);
+  });
+
+  it('starts the backend everywhere with the launcher\'s Node flags (the image, npm start)', () => {
+    const cmd = /^CMD \[.*\]$/m.exec(readFileSync(resolve(repoRoot, 'Dockerfile'), 'utf8'))?.[0] ?? '';
+    const start = (JSON.parse(readFileSync(resolve(repoRoot, 'backend/package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
+    expect(BACKEND_NODE_FLAGS.length).toBeGreaterThan(0);
+    for (const flag of BACKEND_NODE_FLAGS) {
+      expect(cmd, 'Dockerfile CMD').toContain(` ${flag} `);
+      expect(start, 'backend npm start').toContain(` ${flag} `);
+    }
   });
 
   it('references only services and volumes it defines', () => {
