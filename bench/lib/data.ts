@@ -145,15 +145,19 @@ export async function writeZip(path: string, entries: ZipEntry[]): Promise<{ byt
   return { bytes: statSync(path).size, entries: entries.length };
 }
 
-/** A multipart/form-data body with one `file` part streamed from disk, and its length. */
-export function multipartFromFile(path: string, filename: string, contentType = 'application/zip'): { body: Readable; length: number; contentType: string } {
+/**
+ * A multipart/form-data body with one `file` part, and its length: streamed from disk, or from
+ * memory (a Buffer read before the clock starts, as the anchor's files are).
+ */
+export function multipartFile(source: string | Buffer, filename: string, contentType = 'application/zip'): { body: Readable; length: number; contentType: string } {
   const boundary = `----preview-dicom-bench-${Date.now().toString(36)}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: ${contentType}\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const size = statSync(path).size;
+  const size = typeof source === 'string' ? statSync(source).size : source.length;
   async function* body() {
     yield head;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    if (typeof source === 'string') for await (const chunk of createReadStream(source, { highWaterMark: 1 << 20 })) yield chunk as Buffer;
+    else yield source;
     yield tail;
   }
   return { body: Readable.from(body(), { objectMode: false }), length: head.length + size + tail.length, contentType: `multipart/form-data; boundary=${boundary}` };

@@ -20,6 +20,7 @@ import { studyUidFromHead } from './study-uid.js';
 import { niftiToDicom, type NiftiSeriesForm } from './nifti/nifti-to-dicom.js';
 import { NiftiRejection, openNifti } from './nifti/nifti-volume.js';
 import { discard, formatBytes, spool, spooledBody, tempPath, TooLargeError, type Spooled } from './spool.js';
+import { headOf, viewsLength } from './byte-views.js';
 import { GrowingFile } from './growing-file.js';
 import { liveZipEntries, readZip, ZipRejection, type ZipItem } from './zip-archive.js';
 
@@ -169,7 +170,7 @@ export class ImportRun {
   }
 
   /** Posts one instance to Orthanc and settles whether the caller may keep it. */
-  async storeInstance(body: Buffer | Readable, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
+  async storeInstance(body: Buffer | Buffer[] | Readable, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
     // The whole store, answer read and noted, is one tracked operation, so a claim decision
     // that waits for stores under way also sees what they stored.
     const posted = await this.claims.track(
@@ -281,7 +282,7 @@ export class ImportRun {
     else {
       path = tempPath(this.deps.config.tmpDir, '.zip');
       ownsPath = true;
-      await pipeline(Readable.from([spooled.data]), createWriteStream(path, { mode: 0o600 }));
+      await pipeline(Readable.from(spooled.data), createWriteStream(path, { mode: 0o600 }));
     }
     try {
       await this.importZipEntries(name, readZip(path, this.deps.config.imports.zip));
@@ -358,7 +359,7 @@ export class ImportRun {
       try {
         if (item.stored && item.size <= MEMORY_FILE_BYTES) {
           const data = await item.stored();
-          entry = { where: 'memory', data, size: data.length, head: data.subarray(0, HEAD_BYTES) };
+          entry = { where: 'memory', data, size: viewsLength(data), head: headOf(data, HEAD_BYTES) };
         } else entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
       } catch (error) {
         release();
@@ -380,7 +381,7 @@ export class ImportRun {
     if (spooled.where === 'disk') path = spooled.path;
     else {
       path = tempPath(this.deps.config.tmpDir, name.toLowerCase().endsWith('.gz') ? '.nii.gz' : '.nii');
-      await pipeline(Readable.from([spooled.data]), createWriteStream(path, { mode: 0o600 }));
+      await pipeline(Readable.from(spooled.data), createWriteStream(path, { mode: 0o600 }));
     }
     let volume;
     try {

@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 
-/** A received file: small ones in memory, big ones in a temp file (so memory stays bounded). */
+/**
+ * A received file: small ones in memory (as the pieces they arrived in, or one buffer), big ones
+ * in a temp file (so memory stays bounded).
+ */
 export type Spooled =
-  | { where: 'memory'; data: Buffer; size: number; head: Buffer }
+  | { where: 'memory'; data: Buffer[]; size: number; head: Buffer }
   | { where: 'disk'; path: string; size: number; head: Buffer };
 
 export class TooLargeError extends Error {}
@@ -57,7 +60,7 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
     // Copied into one buffer of the file's size: a chunk may be a slice of a larger read buffer
     // that would otherwise stay allocated for as long as the file is held.
     const data = Buffer.concat(chunks);
-    return { where: 'memory', data, size, head: data.subarray(0, options.headBytes) };
+    return { where: 'memory', data: [data], size, head: data.subarray(0, options.headBytes) };
   } catch (error) {
     stream.resume();
     if (file) {
@@ -68,8 +71,11 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
   }
 }
 
-export function spooledBody(spooled: Spooled): Buffer | Readable {
-  return spooled.where === 'memory' ? spooled.data : createReadStream(spooled.path);
+/** The file as a request body: one buffer, its pieces (written one after the other), or a file stream. */
+export function spooledBody(spooled: Spooled): Buffer | Buffer[] | Readable {
+  if (spooled.where === 'disk') return createReadStream(spooled.path);
+  // undici refuses an empty iterable body on a busy connection; an empty file is one empty buffer.
+  return spooled.data.length <= 1 ? (spooled.data[0] ?? Buffer.alloc(0)) : spooled.data;
 }
 
 export async function discard(spooled: Spooled | null | undefined): Promise<void> {

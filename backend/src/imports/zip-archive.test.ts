@@ -68,7 +68,7 @@ async function readLive(zip: Buffer, tag: string, entryLimits = limits, keepStor
   const seen: { item: ZipItem; data: Buffer | null; stored: Buffer | null; arrived: number }[] = [];
   for await (const item of liveZipEntries(file, entryLimits, new AbortController().signal, { keepStoredUpTo })) {
     const arrived = file.received;
-    seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null, stored: item.ok && item.stored ? await item.stored() : null });
+    seen.push({ item, arrived, data: item.ok ? await collect((await item.open()) as AsyncIterable<Buffer>) : null, stored: item.ok && item.stored ? Buffer.concat(await item.stored()) : null });
   }
   await filled;
   await file.spillRest();

@@ -5,6 +5,7 @@
 import { Readable, Transform } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { indexAcross, viewsOf } from './byte-views.js';
 import type { GrowingFile } from './growing-file.js';
 import { formatBytes } from './spool.js';
 
@@ -14,7 +15,7 @@ export class ZipRejection extends Error {}
 
 /** `offset` is where the entry's local header starts: what ties an entry read live to its directory record. */
 export type ZipItem =
-  | { ok: true; offset: number; name: string; size: number; open: () => Promise<Readable>; stored?: () => Promise<Buffer> }
+  | { ok: true; offset: number; name: string; size: number; open: () => Promise<Readable>; stored?: () => Promise<Buffer[]> }
   | { ok: false; offset: number; name: string; reason: string; outcome: 'rejected' | 'skipped' };
 
 type EntryFacts = { name: string; encrypted: boolean; size: number; compressedSize: number };
@@ -179,8 +180,8 @@ async function readLocalHeader(file: GrowingFile, offset: number): Promise<Local
 /**
  * Where an entry written with a data descriptor (sizes after the data) ends: the first
  * descriptor signature whose recorded compressed size equals the bytes before it. The bytes
- * scanned on the way are the entry's data: up to `keepBytes` of them are returned, so a
- * stored entry need not be read from the file a second time.
+ * scanned on the way are the entry's data: up to `keepBytes` of them are returned (as views of
+ * the upload's chunks), so a stored entry need not be read a second time.
  */
 async function findDescriptor(
   file: GrowingFile,
@@ -188,7 +189,7 @@ async function findDescriptor(
   signal: AbortSignal,
   keepBytes: number,
   firstRead: number,
-): Promise<{ compressedSize: number; size: number; next: number; data: Buffer | null } | null> {
+): Promise<{ compressedSize: number; size: number; next: number; data: Buffer[] | null } | null> {
   const descriptorLength = header.zip64 ? 24 : 16;
   let from = header.dataStart;
   let readSize = Math.min(Math.max(firstRead, 4096), SCAN_CHUNK);
@@ -199,22 +200,22 @@ async function findDescriptor(
     if (!(await file.waitFor(from + DESCRIPTOR_SIGNATURE.length))) return null;
     const length = Math.min(readSize, file.received - from);
     readSize = SCAN_CHUNK;
-    const chunk = await file.read(from, length);
-    if (!chunk) return null;
-    for (let hit = chunk.indexOf(DESCRIPTOR_SIGNATURE); hit >= 0; hit = chunk.indexOf(DESCRIPTOR_SIGNATURE, hit + 1)) {
+    const piece = await file.views(from, length);
+    if (!piece) return null;
+    for (let hit = indexAcross(piece, DESCRIPTOR_SIGNATURE); hit >= 0; hit = indexAcross(piece, DESCRIPTOR_SIGNATURE, hit + 1)) {
       const at = from + hit;
-      const descriptor = hit + descriptorLength <= chunk.length ? chunk.subarray(hit, hit + descriptorLength) : await file.read(at, descriptorLength);
+      const descriptor = hit + descriptorLength <= length ? Buffer.concat(viewsOf(piece, hit, hit + descriptorLength)) : await file.read(at, descriptorLength);
       if (!descriptor) return null;
       const compressed = header.zip64 ? Number(descriptor.readBigUInt64LE(8)) : descriptor.readUInt32LE(8);
       if (compressed === at - header.dataStart) {
-        const data = scanned && scannedBytes + hit <= keepBytes ? (scanned.length ? Buffer.concat([...scanned, chunk.subarray(0, hit)]) : chunk.subarray(0, hit)) : null;
+        const data = scanned && scannedBytes + hit <= keepBytes ? [...scanned, ...viewsOf(piece, 0, hit)] : null;
         return { compressedSize: compressed, size: header.zip64 ? Number(descriptor.readBigUInt64LE(16)) : descriptor.readUInt32LE(12), next: at + descriptor.length, data };
       }
     }
-    // The next chunk repeats the last bytes of this one, where a signature may begin.
+    // The next piece repeats the last bytes of this one, where a signature may begin.
     const step = length - (DESCRIPTOR_SIGNATURE.length - 1);
     if (scanned) {
-      scanned.push(chunk.subarray(0, step));
+      scanned.push(...viewsOf(piece, 0, step));
       scannedBytes += step;
       if (scannedBytes > keepBytes) scanned = null;
     }
@@ -222,9 +223,9 @@ async function findDescriptor(
   }
 }
 
-async function storedBytes(file: GrowingFile, start: number, compressedSize: number, size: number): Promise<Buffer> {
+async function storedBytes(file: GrowingFile, start: number, compressedSize: number, size: number): Promise<Buffer[]> {
   if (compressedSize !== size) throw new Error(`the entry is ${compressedSize} bytes, not the ${size} it declares`);
-  const bytes = await file.read(start, size);
+  const bytes = await file.views(start, size);
   if (!bytes) throw new Error('the archive ends inside this entry');
   return bytes;
 }
@@ -269,7 +270,7 @@ export async function* liveZipEntries(file: GrowingFile, limits: ZipLimits, sign
       if (!header) return;
       let { compressedSize, size } = header;
       let next = header.dataStart + compressedSize;
-      let scannedData: Buffer | null = null;
+      let scannedData: Buffer[] | null = null;
       if (header.flags & 0x08) {
         // Stored entries need their descriptor to be found; deflated ones too (their sizes are only there).
         const found = await findDescriptor(file, header, signal, header.method === 0 ? (options.keepStoredUpTo ?? 0) : 0, lastCompressedSize + 64 * 1024);

@@ -71,14 +71,15 @@ export class OrthancClient {
   async raw(
     method: Dispatcher.HttpMethod,
     path: string,
-    init: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions['body']; signal?: AbortSignal } = {},
+    init: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions['body'] | Buffer[]; signal?: AbortSignal } = {},
   ): Promise<Dispatcher.ResponseData> {
     const send = () =>
       request(`${this.baseUrl}${path}`, {
         method,
         dispatcher: this.agent,
         headers: { authorization: this.authorization, ...init.headers },
-        body: init.body,
+        // undici writes an iterable body piece by piece; its types leave iterables out.
+        body: init.body as Dispatcher.DispatchOptions['body'],
         signal: init.signal,
       });
     try {
@@ -87,7 +88,7 @@ export class OrthancClient {
       } catch (error) {
         // A kept-alive connection Orthanc closed just as this request went out: send it once
         // more on a fresh one, when the body can be sent again (every store is idempotent).
-        const replayable = init.body === undefined || init.body === null || typeof init.body === 'string' || Buffer.isBuffer(init.body) || init.body instanceof Uint8Array;
+        const replayable = init.body === undefined || init.body === null || typeof init.body === 'string' || Buffer.isBuffer(init.body) || init.body instanceof Uint8Array || Array.isArray(init.body);
         if (!replayable || init.signal?.aborted || !isStaleConnection(error)) throw error;
         return await send();
       }
