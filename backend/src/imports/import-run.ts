@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BufferList } from 'bl';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { importFiles, importJobs, type ImportOutcome } from '../db/schema.js';
@@ -20,7 +21,6 @@ import { studyUidFromHead } from './study-uid.js';
 import { niftiToDicom, type NiftiSeriesForm } from './nifti/nifti-to-dicom.js';
 import { NiftiRejection, openNifti } from './nifti/nifti-volume.js';
 import { discard, formatBytes, spool, spooledBody, tempPath, TooLargeError, type Spooled } from './spool.js';
-import { headOf, viewsLength } from './byte-views.js';
 import { GrowingFile } from './growing-file.js';
 import { liveZipEntries, readZip, ZipRejection, type ZipItem } from './zip-archive.js';
 
@@ -359,7 +359,8 @@ export class ImportRun {
       try {
         if (item.stored && item.size <= MEMORY_FILE_BYTES) {
           const data = await item.stored();
-          entry = { where: 'memory', data, size: viewsLength(data), head: headOf(data, HEAD_BYTES) };
+          const bytes = new BufferList(data);
+          entry = { where: 'memory', data, size: bytes.length, head: bytes.slice(0, Math.min(HEAD_BYTES, bytes.length)) };
         } else entry = await spool(await item.open(), { maxBytes: this.deps.config.imports.zip.maxEntryBytes, memoryBytes: MEMORY_FILE_BYTES, tmpDir: this.deps.config.tmpDir, headBytes: HEAD_BYTES });
       } catch (error) {
         release();

@@ -5,7 +5,7 @@
 import { Readable, Transform } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { indexAcross, viewsOf } from './byte-views.js';
+import { BufferList } from 'bl';
 import type { GrowingFile } from './growing-file.js';
 import { formatBytes } from './spool.js';
 
@@ -200,22 +200,24 @@ async function findDescriptor(
     if (!(await file.waitFor(from + DESCRIPTOR_SIGNATURE.length))) return null;
     const length = Math.min(readSize, file.received - from);
     readSize = SCAN_CHUNK;
-    const piece = await file.views(from, length);
-    if (!piece) return null;
-    for (let hit = indexAcross(piece, DESCRIPTOR_SIGNATURE); hit >= 0; hit = indexAcross(piece, DESCRIPTOR_SIGNATURE, hit + 1)) {
+    const views = await file.views(from, length);
+    if (!views) return null;
+    // Searched and sliced across the chunks without joining them.
+    const piece = new BufferList(views);
+    for (let hit = piece.indexOf(DESCRIPTOR_SIGNATURE); hit >= 0; hit = piece.indexOf(DESCRIPTOR_SIGNATURE, hit + 1)) {
       const at = from + hit;
-      const descriptor = hit + descriptorLength <= length ? Buffer.concat(viewsOf(piece, hit, hit + descriptorLength)) : await file.read(at, descriptorLength);
+      const descriptor = hit + descriptorLength <= length ? piece.slice(hit, hit + descriptorLength) : await file.read(at, descriptorLength);
       if (!descriptor) return null;
       const compressed = header.zip64 ? Number(descriptor.readBigUInt64LE(8)) : descriptor.readUInt32LE(8);
       if (compressed === at - header.dataStart) {
-        const data = scanned && scannedBytes + hit <= keepBytes ? [...scanned, ...viewsOf(piece, 0, hit)] : null;
+        const data = scanned && scannedBytes + hit <= keepBytes ? [...scanned, ...piece.shallowSlice(0, hit).getBuffers()] : null;
         return { compressedSize: compressed, size: header.zip64 ? Number(descriptor.readBigUInt64LE(16)) : descriptor.readUInt32LE(12), next: at + descriptor.length, data };
       }
     }
     // The next piece repeats the last bytes of this one, where a signature may begin.
     const step = length - (DESCRIPTOR_SIGNATURE.length - 1);
     if (scanned) {
-      scanned.push(...viewsOf(piece, 0, step));
+      scanned.push(...piece.shallowSlice(0, step).getBuffers());
       scannedBytes += step;
       if (scannedBytes > keepBytes) scanned = null;
     }
