@@ -15,5 +15,5 @@ RUN npm run build \
  && rm -rf runtime
 ENV NODE_ENV=production
 EXPOSE 8081
-# --max-semi-space-size: as infra/src/services/backend.ts says (BACKEND_NODE_FLAGS).
-CMD ["sh", "-c", "set -a && . /config/backend.env && exec node --max-semi-space-size=4 --import tsx backend/src/server.ts"]
+# --max-semi-space-size, --heap-growing-percent: as infra/src/services/backend.ts says (BACKEND_NODE_FLAGS).
+CMD ["sh", "-c", "set -a && . /config/backend.env && exec node --max-semi-space-size=4 --heap-growing-percent=50 --import tsx backend/src/server.ts"]
