@@ -173,10 +173,9 @@ export function storeParts(orthanc: OrthancClient, body: Readable, boundary: str
       else part.pipe(upload);
 
       try {
-        const response = await track(orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom' }, body: upload }));
-        const text = await response.body.text();
+        const { statusCode, text } = await track(orthanc.storeInstance(upload, { 'content-type': 'application/dicom' }));
         if (state.cut) return { ok: false, reason: `part ${index} was cut off before its end` };
-        if (response.statusCode >= 400) return { ok: false, reason: `part ${index}: ${text.includes('Bad file format') ? 'not a readable DICOM instance' : `the archive answered ${response.statusCode}`}` };
+        if (statusCode >= 400) return { ok: false, reason: `part ${index}: ${text.includes('Bad file format') ? 'not a readable DICOM instance' : `the archive answered ${statusCode}`}` };
         const answer = JSON.parse(text) as OrthancStoreAnswer;
         onStored(answer);
         return await describeStored(orthanc, answer);

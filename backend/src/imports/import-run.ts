@@ -177,11 +177,10 @@ export class ImportRun {
       (async (): Promise<OrthancStoreAnswer | StoreOutcome> => {
         const releaseStore = await storeSlots(this.deps).acquire();
         try {
-          const response = await this.deps.orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom', 'content-length': String(size) }, body });
-          const text = await response.body.text();
-          if (response.statusCode >= 400) {
-            if (maybeNotDicom && response.statusCode === 400) return { outcome: 'skipped', reason: 'not a DICOM file', studyInstanceUid: null };
-            return { outcome: 'rejected', reason: orthancRefusal(response.statusCode, text), studyInstanceUid: null };
+          const { statusCode, text } = await this.deps.orthanc.storeInstance(body, { 'content-type': 'application/dicom', 'content-length': String(size) });
+          if (statusCode >= 400) {
+            if (maybeNotDicom && statusCode === 400) return { outcome: 'skipped', reason: 'not a DICOM file', studyInstanceUid: null };
+            return { outcome: 'rejected', reason: orthancRefusal(statusCode, text), studyInstanceUid: null };
           }
           const answer = JSON.parse(text) as OrthancStoreAnswer;
           this.claims.noteStored(answer);

@@ -137,8 +137,8 @@ export async function runInferenceJob(deps: AppDeps, jobId: string): Promise<voi
     check();
 
     setStage(deps, jobId, 'storing');
-    const stored = await deps.orthanc.raw('POST', '/instances', { headers: { 'content-type': 'application/dicom' }, body: encoded.part10 });
-    const answer = await stored.body.text();
+    const stored = await deps.orthanc.storeInstance(encoded.part10, { 'content-type': 'application/dicom' });
+    const answer = stored.text;
     if (stored.statusCode >= 400) throw new InferenceError(`Orthanc refused the SEG (${stored.statusCode}: ${answer.slice(0, 200)})`, stored.statusCode >= 500);
     await syncStudy(deps, (JSON.parse(answer) as { ParentStudy: string }).ParentStudy);
 

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors, request, type Dispatcher } from 'undici';
 import { AppError } from '../lib/errors.js';
 
@@ -40,6 +42,20 @@ function describeConnectionError(error: unknown): string {
   if (error instanceof errors.SocketError) return 'the connection broke off';
   const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
   return code === 'ECONNREFUSED' ? 'connection refused' : code ? code : (error as Error).message;
+}
+
+const STORE_ATTEMPTS = 3;
+// Orthanc's ErrorCode_FileStorageCannotWrite (create_directories lost the race) and
+// ErrorCode_CannotWriteFile (the directory went away before the file was written).
+const STORAGE_RACE_STATUSES = new Set([2001, 14]);
+
+export function isStorageRace(statusCode: number, text: string): boolean {
+  if (statusCode !== 500) return false;
+  try {
+    return STORAGE_RACE_STATUSES.has((JSON.parse(text) as { OrthancStatus?: number }).OrthancStatus ?? -1);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -95,6 +111,22 @@ export class OrthancClient {
     } catch (error) {
       if (!init.signal?.aborted && isOrthancConnectionError(error)) throw new OrthancUnavailableError(describeConnectionError(error));
       throw error;
+    }
+  }
+
+  /**
+   * POST /instances, answered as text. Orthanc 1.10 (Debian 12's) fails a store with 500 when two
+   * stores create the same new storage directory at once, or a delete removes it while another
+   * store needs it (OrthancStatus 2001 or 14); later Orthanc versions retry that themselves, a
+   * few ms apart. The same is done here when the body can be sent again.
+   */
+  async storeInstance(body: Buffer | Buffer[] | Readable, headers: Record<string, string>, signal?: AbortSignal): Promise<{ statusCode: number; text: string }> {
+    const replayable = !(body instanceof Readable);
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.raw('POST', '/instances', { headers, body, signal });
+      const text = await response.body.text();
+      if (!replayable || attempt >= STORE_ATTEMPTS || !isStorageRace(response.statusCode, text) || signal?.aborted) return { statusCode: response.statusCode, text };
+      await sleep(2 * attempt + Math.random() * 10);
     }
   }
 
