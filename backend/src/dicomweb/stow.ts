@@ -1,7 +1,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import Dicer from 'dicer';
 import { AppError } from '../lib/errors.js';
-import type { OrthancClient } from '../orthanc/client.js';
+import { isStorageRace, type OrthancClient } from '../orthanc/client.js';
 import { FILE_META_PEEK_BYTES, fileMetaProblem } from '../orthanc/file-meta.js';
 import type { OrthancStoreAnswer } from '../studies/study-claims.js';
 
@@ -175,6 +175,7 @@ export function storeParts(orthanc: OrthancClient, body: Readable, boundary: str
       try {
         const { statusCode, text } = await track(orthanc.storeInstance(upload, { 'content-type': 'application/dicom' }));
         if (state.cut) return { ok: false, reason: `part ${index} was cut off before its end` };
+        if (isStorageRace(statusCode, text)) return { ok: false, reason: `part ${index}: the archive could not write it just now (Orthanc 1.10's storage-folder race); send it again` };
         if (statusCode >= 400) return { ok: false, reason: `part ${index}: ${text.includes('Bad file format') ? 'not a readable DICOM instance' : `the archive answered ${statusCode}`}` };
         const answer = JSON.parse(text) as OrthancStoreAnswer;
         onStored(answer);
