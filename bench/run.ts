@@ -36,7 +36,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Agent, Pool, type Dispatcher } from 'undici';
-import { isStorageRace } from '../backend/src/orthanc/client.js';
+import { isStorageRace, STORE_ATTEMPTS } from '../backend/src/orthanc/client.js';
 import { findFreePort } from '../infra/src/ports.js';
 import { launchStack, printedAdminPassword, repoRoot, servicePids, stackEnvironment, stopStack, type StackProcess } from '../frontend/e2e/stack-process.js';
 import { benchUid, buildBaseSet, copyUids, freshTag, multipartFile, patchInstance, ROLE, writeZip, type BaseInstance, type Tags, type ZipEntry } from './lib/data.js';
@@ -757,7 +757,7 @@ async function measureImport(ctx: Ctx): Promise<void> {
               let response = await post();
               // Orthanc 1.10's storage-directory race (see OrthancClient.storeInstance): sent
               // again the way the backend does, so the anchor is not held to a stricter client.
-              for (let attempt = 1; attempt < 3 && isStorageRace(response.status, response.body?.toString('utf8') ?? ''); attempt++) {
+              for (let attempt = 1; attempt < STORE_ATTEMPTS && isStorageRace(response.status, response.body?.toString('utf8') ?? ''); attempt++) {
                 log(`  (Orthanc direct: storage-directory race, attempt ${attempt + 1})`);
                 await sleep(2 * attempt + Math.random() * 10);
                 response = await post();

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { importFiles, importJobs, type ImportOutcome } from '../db/schema.js';
 import type { AppDeps } from '../lib/context.js';
 import type { OrthancStoreAnswer, StudyClaims } from '../studies/study-claims.js';
+import type { StoreBody } from '../orthanc/client.js';
 import { syncStudy } from '../studies/registry.service.js';
 import { fileMetaProblem, FILE_META_PEEK_BYTES } from '../orthanc/file-meta.js';
 import { isOrthancConnectionError, OrthancUnavailableError } from '../orthanc/client.js';
@@ -170,7 +171,7 @@ export class ImportRun {
   }
 
   /** Posts one instance to Orthanc and settles whether the caller may keep it. */
-  async storeInstance(body: Buffer | Buffer[] | Readable, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
+  async storeInstance(body: StoreBody, size: number, maybeNotDicom = false): Promise<StoreOutcome> {
     // The whole store, answer read and noted, is one tracked operation, so a claim decision
     // that waits for stores under way also sees what they stored.
     const posted = await this.claims.track(

@@ -72,8 +72,9 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
 }
 
 /** The file as a request body: one buffer, its pieces (written one after the other), or a file stream. */
-export function spooledBody(spooled: Spooled): Buffer | Buffer[] | Readable {
-  if (spooled.where === 'disk') return createReadStream(spooled.path);
+/** The file as a store body; one on disk as a stream factory, so a store can be sent again. */
+export function spooledBody(spooled: Spooled): Buffer | Buffer[] | (() => Readable) {
+  if (spooled.where === 'disk') return () => createReadStream(spooled.path);
   // undici refuses an empty iterable body on a busy connection; an empty file is one empty buffer.
   return spooled.data.length <= 1 ? (spooled.data[0] ?? Buffer.alloc(0)) : spooled.data;
 }

@@ -33,6 +33,15 @@ describe('OrthancClient.storeInstance', () => {
     expect(sent()).toHaveLength(3);
   });
 
+  it('opens a fresh stream for each attempt when given a stream factory (a spooled file)', async () => {
+    orthanc.answerWith(storageRaceAnswer(2001), storedAnswer);
+    let opened = 0;
+    const answer = await orthanc.client.storeInstance(() => (opened++, Readable.from([Buffer.from('from-disk')])), { 'content-type': 'application/dicom' });
+    expect(answer.statusCode).toBe(200);
+    expect(opened).toBe(2);
+    expect(sent()).toEqual(['from-disk', 'from-disk']);
+  });
+
   it('does not repeat a streamed body, which cannot be sent twice', async () => {
     orthanc.answerWith(storageRaceAnswer(2001), storedAnswer);
     const answer = await orthanc.client.storeInstance(Readable.from([Buffer.from('streamed')]), { 'content-type': 'application/dicom' });

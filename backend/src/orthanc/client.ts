@@ -44,7 +44,10 @@ function describeConnectionError(error: unknown): string {
   return code === 'ECONNREFUSED' ? 'connection refused' : code ? code : (error as Error).message;
 }
 
-const STORE_ATTEMPTS = 3;
+/** What a store sends: bytes, or a function opening a fresh stream per attempt; a bare stream can be sent only once. */
+export type StoreBody = Buffer | Buffer[] | Readable | (() => Readable);
+
+export const STORE_ATTEMPTS = 3;
 // Orthanc's ErrorCode_FileStorageCannotWrite (create_directories lost the race) and
 // ErrorCode_CannotWriteFile (the directory went away before the file was written).
 const STORAGE_RACE_STATUSES = new Set([2001, 14]);
@@ -118,12 +121,13 @@ export class OrthancClient {
    * POST /instances, answered as text. Orthanc 1.10 (Debian 12's) fails a store with 500 when two
    * stores create the same new storage directory at once, or a delete removes it while another
    * store needs it (OrthancStatus 2001 or 14); later Orthanc versions retry that themselves, a
-   * few ms apart. The same is done here when the body can be sent again.
+   * few ms apart. The same is done here when the body can be sent again (bytes, or a stream
+   * factory such as a spooled file's).
    */
-  async storeInstance(body: Buffer | Buffer[] | Readable, headers: Record<string, string>, signal?: AbortSignal): Promise<{ statusCode: number; text: string }> {
+  async storeInstance(body: StoreBody, headers: Record<string, string>, signal?: AbortSignal): Promise<{ statusCode: number; text: string }> {
     const replayable = !(body instanceof Readable);
     for (let attempt = 1; ; attempt++) {
-      const response = await this.raw('POST', '/instances', { headers, body, signal });
+      const response = await this.raw('POST', '/instances', { headers, body: typeof body === 'function' ? body() : body, signal });
       const text = await response.body.text();
       if (!replayable || attempt >= STORE_ATTEMPTS || !isStorageRace(response.statusCode, text) || signal?.aborted) return { statusCode: response.statusCode, text };
       await sleep(2 * attempt + Math.random() * 10);
