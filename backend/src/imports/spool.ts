@@ -71,7 +71,6 @@ export async function spool(stream: Readable, options: { maxBytes: number; memor
   }
 }
 
-/** The file as a request body: one buffer, its pieces (written one after the other), or a file stream. */
 /** The file as a store body; one on disk as a stream factory, so a store can be sent again. */
 export function spooledBody(spooled: Spooled): Buffer | Buffer[] | (() => Readable) {
   if (spooled.where === 'disk') return () => createReadStream(spooled.path);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startScriptedOrthanc, storageRaceAnswer, storedAnswer } from './scripted-orthanc.js';
+import { STORE_ATTEMPTS } from './client.js';
+import { droppedConnection, filesystemErrorAnswer, startScriptedOrthanc, storageRaceAnswer, storedAnswer } from './scripted-orthanc.js';
 
 let orthanc: Awaited<ReturnType<typeof startScriptedOrthanc>>;
 beforeAll(async () => (orthanc = await startScriptedOrthanc()));
@@ -17,20 +18,34 @@ describe('OrthancClient.storeInstance', () => {
     expect(sent()).toEqual(['DICM-pieces', 'DICM-pieces', 'DICM-pieces']);
   });
 
-  it("gives up after three attempts and hands back Orthanc's last answer", async () => {
-    orthanc.answerWith(storageRaceAnswer(2001), storageRaceAnswer(2001), storageRaceAnswer(2001), storedAnswer);
+  it("sends it again when the race shows as Orthanc's filesystem error (OrthancStatus -1 naming a storage folder)", async () => {
+    orthanc.answerWith(filesystemErrorAnswer, storedAnswer);
+    const answer = await orthanc.client.storeInstance(Buffer.from('dup'), { 'content-type': 'application/dicom' });
+    expect(answer.statusCode).toBe(200);
+    expect(sent()).toEqual(['dup', 'dup']);
+  });
+
+  it("gives up after STORE_ATTEMPTS attempts and hands back Orthanc's last answer", async () => {
+    expect(STORE_ATTEMPTS).toBeGreaterThan(1);
+    orthanc.answerWith(...Array.from({ length: STORE_ATTEMPTS }, () => storageRaceAnswer(2001)), storedAnswer);
     const answer = await orthanc.client.storeInstance(Buffer.from('x'), { 'content-type': 'application/dicom' });
     expect(answer.statusCode).toBe(500);
     expect(JSON.parse(answer.text)).toMatchObject({ OrthancStatus: 2001 });
-    expect(sent()).toHaveLength(3);
+    expect(sent()).toHaveLength(STORE_ATTEMPTS);
   });
 
   it('does not repeat other refusals (a bad file, an internal error of another kind, an answer without OrthancStatus)', async () => {
-    orthanc.answerWith({ status: 400, body: { OrthancStatus: 15, Message: 'Bad file format' } }, { status: 500, body: { OrthancStatus: 1, Message: 'Internal error' } }, { status: 500, body: 'not json' });
+    orthanc.answerWith(
+      { status: 400, body: { OrthancStatus: 15, Message: 'Bad file format' } },
+      { status: 500, body: { OrthancStatus: 1, Message: 'Internal error' } },
+      { status: 500, body: { OrthancStatus: -1, Message: 'Internal error', Details: 'An unhandled exception was generated inside the HTTP server' } },
+      { status: 500, body: 'not json' },
+    );
     expect((await orthanc.client.storeInstance(Buffer.from('x'), {})).statusCode).toBe(400);
     expect((await orthanc.client.storeInstance(Buffer.from('x'), {})).statusCode).toBe(500);
     expect((await orthanc.client.storeInstance(Buffer.from('x'), {})).statusCode).toBe(500);
-    expect(sent()).toHaveLength(3);
+    expect((await orthanc.client.storeInstance(Buffer.from('x'), {})).statusCode).toBe(500);
+    expect(sent()).toHaveLength(4);
   });
 
   it('opens a fresh stream for each attempt when given a stream factory (a spooled file)', async () => {
@@ -40,6 +55,15 @@ describe('OrthancClient.storeInstance', () => {
     expect(answer.statusCode).toBe(200);
     expect(opened).toBe(2);
     expect(sent()).toEqual(['from-disk', 'from-disk']);
+  });
+
+  it('opens a fresh stream when a kept-alive connection broke off under the first one', async () => {
+    orthanc.answerWith(droppedConnection, storedAnswer);
+    let opened = 0;
+    const answer = await orthanc.client.storeInstance(() => (opened++, Readable.from([Buffer.from('spooled')])), { 'content-type': 'application/dicom' });
+    expect(answer.statusCode).toBe(200);
+    expect(opened).toBe(2);
+    expect(sent()).toEqual(['spooled', 'spooled']);
   });
 
   it('does not repeat a streamed body, which cannot be sent twice', async () => {

@@ -12,6 +12,15 @@ export const storageRaceAnswer = (orthancStatus: number): ScriptedAnswer => ({
   body: { HttpError: 'Internal Server Error', HttpStatus: 500, Message: 'Unable to create a subdirectory or a file in the file storage', OrthancStatus: orthancStatus },
 });
 
+/** The answer of Orthanc 1.10.1 when a top storage folder is removed while a store makes its subfolder (seen on this machine). */
+export const filesystemErrorAnswer: ScriptedAnswer = {
+  status: 500,
+  body: { Details: 'Error while accessing the filesystem: /var/lib/orthanc/storage/f7/17', HttpError: 'Internal Server Error', HttpStatus: 500, Message: 'Internal error', OrthancError: 'Internal error', OrthancStatus: -1 },
+};
+
+/** Not an answer: the connection is cut once the request is read, as by a kept-alive connection Orthanc closed. */
+export const droppedConnection: ScriptedAnswer = { status: 0, body: null };
+
 export const storedAnswer: ScriptedAnswer = { status: 200, body: { ID: 'instance-id', ParentStudy: 'study-id', ParentSeries: 'series-id', Status: 'Success' } };
 
 async function bodyOf(request: IncomingMessage): Promise<Buffer> {
@@ -27,6 +36,7 @@ export async function startScriptedOrthanc() {
     void bodyOf(request).then((body) => {
       received.push(body);
       const answer = script.shift() ?? storedAnswer;
+      if (answer.status === 0) return void request.socket.destroy();
       response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
     });
   });
