@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { ZipArchive } from 'archiver';
 import yazl from 'yazl';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GrowingFile } from './growing-file.js';
 import { liveZipEntries, readZip, type ZipItem, type ZipLimits } from './zip-archive.js';
 
@@ -156,5 +156,72 @@ describe('reading a ZIP while it arrives (liveZipEntries)', () => {
     expect(seen[1]!.item).toMatchObject({ ok: false, reason: expect.stringMatching(/compression ratio/) });
     expect(seen.length).toBeLessThan(5); // the cut-off entries are not made up
     for (const s of seen.filter((x) => x.item.ok)) expect(files.some((f) => f.name === s.item.name && f.data.equals(s.data!))).toBe(true);
+  });
+});
+
+describe('reading a complete ZIP (readZip)', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  async function writeZip(make: Maker, entries: typeof files, tag: string): Promise<string> {
+    const path = join(dir, `${tag}.zip`);
+    writeFileSync(path, await make(entries));
+    return path;
+  }
+
+  for (const [shape, make] of Object.entries(makers)) {
+    it(`${shape}: every entry byte for byte, also after the entry before was given up half-read`, async () => {
+      const path = await writeZip(make, files, `whole-${shape.replace(/\W+/g, '-')}`);
+      const before = openFds();
+      const read: string[] = [];
+      for await (const item of readZip(path, limits)) {
+        if (!item.ok) throw new Error(item.reason);
+        const stream = await item.open();
+        if (item.name === 'a/one.dcm') {
+          // Stopping early destroys the entry's stream; the archive must stay open for the next.
+          for await (const _ of stream) break;
+          continue;
+        }
+        expect((await collect(stream)).equals(files.find((f) => f.name === item.name)!.data), item.name).toBe(true);
+        read.push(item.name);
+      }
+      expect(read).toEqual(['a/two.dcm', 'b/three.dcm']);
+      // Closing is asynchronous: wait for it rather than count too early.
+      await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 2000 });
+    });
+  }
+
+  it('reads a directory spread over many read blocks: 2,500 entries, each once, in order', async () => {
+    const many = Array.from({ length: 2500 }, (_, i) => ({ name: `study/series-${i % 7}/a-rather-long-instance-file-name-${String(i).padStart(5, '0')}.dcm`, data: Buffer.from(`entry ${i}`) }));
+    const path = await writeZip(makers['yazl, sizes in the local headers, deflated']!, many, 'many');
+    const seen: string[] = [];
+    for await (const item of readZip(path, { ...limits, maxEntries: 10_000 })) {
+      if (!item.ok) throw new Error(item.reason);
+      expect((await collect(await item.open())).toString()).toBe(`entry ${seen.length}`);
+      seen.push(item.name);
+    }
+    expect(seen).toEqual(many.map((m) => m.name));
+    const skipped: string[] = [];
+    const offsets = new Set<number>();
+    for await (const item of readZip(path, { ...limits, maxEntries: 10_000 })) offsets.add(item.offset);
+    for await (const item of readZip(path, { ...limits, maxEntries: 10_000 }, { skipOffsets: offsets })) skipped.push(item.name);
+    expect(skipped).toEqual([]);
+  });
+
+  it('refuses a cut or empty archive clearly and leaves no file open', async () => {
+    const whole = await makers['yazl, sizes in the local headers, deflated']!(files);
+    const before = openFds();
+    for (const [tag, bytes] of [
+      ['cut-in-directory', whole.subarray(0, whole.length - 60)],
+      ['cut-in-data', Buffer.concat([whole.subarray(0, 1000), whole.subarray(whole.length - 200)])],
+      ['empty', Buffer.alloc(0)],
+    ] as const) {
+      const path = join(dir, `${tag}.zip`);
+      writeFileSync(path, bytes);
+      const attempt = (async () => {
+        for await (const item of readZip(path, limits)) if (item.ok) await collect(await item.open());
+      })();
+      await expect(attempt, tag).rejects.toThrow(/not a readable ZIP|corrupt/);
+    }
+    await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 2000 });
   });
 });
