@@ -72,7 +72,7 @@ class FileRangeStream extends Readable {
  * yauzl reads the central directory one record at a time, two small reads each. Through its own
  * file reader every read is a thread-pool round trip: ~150 ms per 1,000 entries, all of it after
  * the upload has ended and before the import can answer. This reader serves such small reads
- * from the last two 64 KiB blocks it read (the directory, and the local header of the entry
+ * from the two 64 KiB blocks it used last (the directory, and the local header of the entry
  * being opened); entry data still streams straight from the file.
  */
 class BlockCachedReader extends yauzl.RandomAccessReader {
@@ -92,6 +92,8 @@ class BlockCachedReader extends yauzl.RandomAccessReader {
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null, bytesRead?: number) => void): void {
     const cached = this.blocks.find((block) => position >= block.start && position + length <= block.start + block.data.length);
     if (cached) {
+      // Most recently used first: the directory block stays while entries' local headers come and go.
+      if (this.blocks[0] !== cached) this.blocks = [cached, ...this.blocks.filter((block) => block !== cached)];
       cached.data.copy(buffer, offset, position - cached.start, position - cached.start + length);
       process.nextTick(callback, null, length);
       return;
