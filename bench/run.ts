@@ -216,7 +216,7 @@ async function alternate<T>(runs: number, a: () => Promise<T>, b: () => Promise<
 const BROWSER_JSON: Headers = { accept: 'application/dicom+json', 'accept-encoding': 'gzip, deflate, br' };
 const FRAME_ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
 
-type FramesRun = { seconds: number; bytes: number; frames: number; mbPerS: number; framesPerS: number; requestMs: { p50: number; p95: number } };
+type FramesRun = { seconds: number; bytes: number; frames: number; mbPerS: number; framesPerS: number; requestMs: { p50: number; p95: number }; cpuSeconds?: Record<string, number> };
 
 /** `clients` concurrent clients, each fetching every frame once (each starting at its own offset, as separate viewers would). */
 async function framesRun(pool: Pool, origin: string, paths: string[], clients: number, headersFor: (path: string) => Headers): Promise<FramesRun> {
@@ -274,6 +274,10 @@ async function loadRun(pool: Pool, origin: string, path: string, connections: nu
 
 const mbOf = (bytes: number) => round(bytes / MB, 1);
 const roundAll = (values: Record<string, number>) => Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round(v, 2)]));
+const totalCpu = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
+/** Per process, the median over runs of its CPU seconds, each run's figure multiplied by `scale(run)`. */
+const perProcess = <R extends { cpuSeconds: Record<string, number> }>(list: R[], scale: (run: R) => number = () => 1) =>
+  Object.fromEntries(Object.keys(list[0]?.cpuSeconds ?? {}).map((name) => [name, round(median(list.map((r) => (r.cpuSeconds[name] ?? 0) * scale(r))), 2)]));
 const cpuText = (values: Record<string, number>) => Object.entries(values).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
 /** The exact kernel peak of a window when the reset worked, else the sampled one. */
 const peakOf = (trace: RssTrace) => (trace.highWaterReset && trace.highWaterAfterBytes !== null ? Math.max(trace.highWaterAfterBytes, trace.peakBytes) : trace.peakBytes);
@@ -613,9 +617,13 @@ async function measureDicomweb(ctx: Ctx): Promise<void> {
       cfg.framesRuns,
       async () => {
         await ctx.user.ensureFresh();
-        return framesRun(oursPool, ctx.gw, paths, cfg.framesClients, (p) => userHeaders(p, frameHeaders));
+        const { result, cpu } = await cpuDuring({ backend: ctx.pids.backend, orthanc: ctx.pids.orthanc, nginx: ctx.pids.nginx }, () => framesRun(oursPool, ctx.gw, paths, cfg.framesClients, (p) => userHeaders(p, frameHeaders)));
+        return { ...result, cpuSeconds: roundAll(cpu) };
       },
-      () => framesRun(directPool, ctx.direct.url, paths, cfg.framesClients, () => frameHeaders),
+      async () => {
+        const { result, cpu } = await cpuDuring({ backend: ctx.pids.backend, orthanc: ctx.pids.orthanc, nginx: ctx.direct.child.pid! }, () => framesRun(directPool, ctx.direct.url, paths, cfg.framesClients, () => frameHeaders));
+        return { ...result, cpuSeconds: roundAll(cpu) };
+      },
     );
     const method = `${cfg.framesClients} concurrent clients (one keep-alive connection each), each GETting frame 1 of all ${paths.length} instances (one request per frame, each client starting at its own offset) with Accept: ${FRAME_ACCEPT}; ${cfg.framesRuns} runs per side alternating after one single-client warm-up pass each; MB/s = multipart body bytes (10^6) / wall time of the run. Ours: gateway nginx auth_request (cached per credential and study for 10 s) → Orthanc; anchor: direct nginx → Orthanc.`;
     addFigure({
@@ -642,6 +650,20 @@ async function measureDicomweb(ctx: Ctx): Promise<void> {
       anchor: summarize(f.b.map((r) => r.framesPerS), 'higher'),
       target: { kind: 'ratio', op: '>=', value: 0.9 },
       method,
+    });
+    const perThousand = (r: FramesRun) => 1000 / r.frames;
+    const withCpu = (runs: FramesRun[]) => runs.map((r) => ({ ...r, cpuSeconds: r.cpuSeconds ?? {} }));
+    addFigure({
+      id: 'dicomweb.frames.cpuPerThousand',
+      section: 'DICOMweb',
+      metric: '  … CPU time per 1,000 frames, all processes',
+      unit: 'core-s',
+      better: 'lower',
+      paired: true,
+      ours: summarize(withCpu(f.a).map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
+      anchor: summarize(withCpu(f.b).map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
+      method: 'Report only: the CPU time (user + system, all threads; /proc/<pid>/stat) that the backend, Orthanc, the nginx in front (the gateway\'s, or the direct one) and the load generator (this process) used during each frames run above, per 1,000 frames. On 2 cores, what the gateway spends beyond the anchor is taken from Orthanc.',
+      extra: { oursMedianByProcess: perProcess(withCpu(f.a), perThousand), anchorMedianByProcess: perProcess(withCpu(f.b), perThousand) },
     });
   } finally {
     await oursPool.close();
@@ -806,8 +828,6 @@ async function measureImport(ctx: Ctx): Promise<void> {
     method: `${count} CT instances (${mbOf(totalBytes)} MB, ${Math.ceil(count / cfg.seriesSlices)} series) with fresh study/series/SOP UIDs and patient per run. Ours: one stored (uncompressed) ZIP of ${mbOf(oursRuns[0]?.zipBytes ?? 0)} MB, read into memory before the clock starts (as the anchor's files are), POST /api/imports?groupId=… (multipart, admin session) through the gateway; the time runs from the request's first byte to the last byte of the answer, which comes when every instance is stored, registered and the import completed. Anchor: the same files POSTed to Orthanc's /instances through the direct nginx, ${cfg.importConcurrency} at a time (the backend's PD_IMPORT_CONCURRENCY), from memory; a post Orthanc 1.10 fails with its storage-directory race (500, OrthancStatus 2001 or 14, or -1 naming a storage folder) is sent again, up to ${STORE_ATTEMPTS} tries, as the backend does. ${runs} runs per side alternating; the services are let go idle before each run; each study is deleted after its run (ours: DELETE /api/studies/{uid}; anchor: Orthanc DELETE after the registry has seen it), except the last gateway import, kept for the export figures. Note: the backend also follows Orthanc's change feed during the anchor runs (as it would in production).`,
     extra: { runsOurs: oursRuns, runsAnchor: directRuns },
   });
-  const totalCpu = (cpu: Record<string, number>) => Object.values(cpu).reduce((a, b) => a + b, 0);
-  const perProcess = (list: { cpuSeconds: Record<string, number> }[]) => Object.fromEntries(Object.keys(list[0]?.cpuSeconds ?? {}).map((name) => [name, round(median(list.map((r) => r.cpuSeconds[name] ?? 0)), 2)]));
   addFigure({
     id: 'import.study.cpuSeconds',
     section: 'Import',
