@@ -192,15 +192,14 @@ export async function* readZip(path: string, limits: ZipLimits, options: { skipO
     zip.close();
   }
 
-  zip = await open(path);
   try {
-    let iterator: AsyncGenerator<Entry>;
-    try {
-      iterator = entries(zip);
-    } catch (error) {
-      throw new ZipRejection(`not a readable ZIP archive (${(error as Error).message})`);
-    }
-    for await (const entry of iterator) {
+    zip = await open(path);
+  } catch (error) {
+    // It opened a moment ago: what fails now is the system (say, too many open files), not the archive.
+    throw new ZipRejection(`the archive could not be opened a second time to read its entries (${(error as Error).message}); import it again`);
+  }
+  try {
+    for await (const entry of entries(zip)) {
       const name = entryName(entry);
       if (name.endsWith('/')) continue; // a folder
       const offset = entry.relativeOffsetOfLocalHeader;
