@@ -216,7 +216,7 @@ async function alternate<T>(runs: number, a: () => Promise<T>, b: () => Promise<
 const BROWSER_JSON: Headers = { accept: 'application/dicom+json', 'accept-encoding': 'gzip, deflate, br' };
 const FRAME_ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
 
-type FramesRun = { seconds: number; bytes: number; frames: number; mbPerS: number; framesPerS: number; requestMs: { p50: number; p95: number }; cpuSeconds?: Record<string, number> };
+type FramesRun = { seconds: number; bytes: number; frames: number; mbPerS: number; framesPerS: number; requestMs: { p50: number; p95: number } };
 
 /** `clients` concurrent clients, each fetching every frame once (each starting at its own offset, as separate viewers would). */
 async function framesRun(pool: Pool, origin: string, paths: string[], clients: number, headersFor: (path: string) => Headers): Promise<FramesRun> {
@@ -651,8 +651,7 @@ async function measureDicomweb(ctx: Ctx): Promise<void> {
       target: { kind: 'ratio', op: '>=', value: 0.9 },
       method,
     });
-    const perThousand = (r: FramesRun) => 1000 / r.frames;
-    const withCpu = (runs: FramesRun[]) => runs.map((r) => ({ ...r, cpuSeconds: r.cpuSeconds ?? {} }));
+    const perThousand = (r: { frames: number }) => 1000 / r.frames;
     addFigure({
       id: 'dicomweb.frames.cpuPerThousand',
       section: 'DICOMweb',
@@ -660,10 +659,10 @@ async function measureDicomweb(ctx: Ctx): Promise<void> {
       unit: 'core-s',
       better: 'lower',
       paired: true,
-      ours: summarize(withCpu(f.a).map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
-      anchor: summarize(withCpu(f.b).map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
+      ours: summarize(f.a.map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
+      anchor: summarize(f.b.map((r) => totalCpu(r.cpuSeconds) * perThousand(r)), 'lower'),
       method: 'Report only: the CPU time (user + system, all threads; /proc/<pid>/stat) that the backend, Orthanc, the nginx in front (the gateway\'s, or the direct one) and the load generator (this process) used during each frames run above, per 1,000 frames. On 2 cores, what the gateway spends beyond the anchor is taken from Orthanc.',
-      extra: { oursMedianByProcess: perProcess(withCpu(f.a), perThousand), anchorMedianByProcess: perProcess(withCpu(f.b), perThousand) },
+      extra: { oursMedianByProcess: perProcess(f.a, perThousand), anchorMedianByProcess: perProcess(f.b, perThousand) },
     });
   } finally {
     await oursPool.close();
