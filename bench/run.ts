@@ -22,7 +22,7 @@
  *
  * Settings (environment): BENCH_QUICK=1, BENCH_LARGE_GB (default 1; 0.1 when quick),
  * BENCH_SERIES_SLICES (300), BENCH_STUDY_INSTANCES (1000), BENCH_SEED_PATIENTS (40),
- * BENCH_QIDO_RUNS (100), BENCH_METADATA_RUNS (15), BENCH_FRAMES_RUNS (5), BENCH_FRAMES_CLIENTS (8),
+ * BENCH_QIDO_RUNS (100), BENCH_METADATA_RUNS (25), BENCH_FRAMES_RUNS (9), BENCH_FRAMES_CLIENTS (8),
  * BENCH_IMPORT_RUNS (5), BENCH_EXPORT_RUNS (3), BENCH_API_RUNS (3), BENCH_API_SECONDS (10),
  * BENCH_API_CONNECTIONS (32), BENCH_SEG_RUNS (5), BENCH_KEEP_DATA=1 (keep the temp folder),
  * BENCH_ONLY (comma-separated section numbers, e.g. 2,3a,3), BENCH_RESULTS (output path, default bench/results.json), BENCH_HOLD_SECONDS (pause after the setup,
@@ -63,8 +63,8 @@ const cfg = {
   largeGb: setting('BENCH_LARGE_GB', 1, 0.1),
   seedPatients: Math.round(setting('BENCH_SEED_PATIENTS', 40, 30)),
   qidoRuns: Math.round(setting('BENCH_QIDO_RUNS', 100, 5)),
-  metadataRuns: Math.round(setting('BENCH_METADATA_RUNS', 15, 3)),
-  framesRuns: Math.round(setting('BENCH_FRAMES_RUNS', 5, 2)),
+  metadataRuns: Math.round(setting('BENCH_METADATA_RUNS', 25, 3)),
+  framesRuns: Math.round(setting('BENCH_FRAMES_RUNS', 9, 2)),
   framesClients: Math.round(setting('BENCH_FRAMES_CLIENTS', 8, 8)),
   importRuns: Math.round(setting('BENCH_IMPORT_RUNS', 5, 2)),
   importConcurrency: 4, // PD_IMPORT_CONCURRENCY's default, what the backend uses

@@ -1,8 +1,9 @@
 // The anchor path: an nginx of the benchmark's own, in front of Orthanc only. It mirrors the
 // gateway's proxy settings for /dicom-web (nginx/nginx.conf.tmpl: upstream keepalive,
-// HTTP/1.1, timeouts, proxy-headers.conf, Forwarded, unbuffered, gzip, access log, security
-// headers) so that the only difference from the gateway is the authorization: this one adds
-// Orthanc's basic-auth header to every request without asking anybody.
+// HTTP/1.1, timeouts, proxy buffer sizes, proxy-headers.conf, Forwarded, unbuffered, gzip,
+// access log, security headers) so that the only difference from the gateway is the
+// authorization: this one adds Orthanc's basic-auth header to every request without asking
+// anybody.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,6 +84,8 @@ http {
     proxy_connect_timeout 5s;
     proxy_read_timeout 300s;
     proxy_send_timeout 300s;
+    proxy_buffer_size 64k;
+    proxy_buffers 4 64k;
 
     # DICOMweb, exactly as the gateway's retrieval location minus auth_request.
     location /dicom-web/ {${proxied}

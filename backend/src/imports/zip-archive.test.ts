@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -205,6 +205,21 @@ describe('reading a complete ZIP (readZip)', () => {
     for await (const item of readZip(path, { ...limits, maxEntries: 10_000 })) offsets.add(item.offset);
     for await (const item of readZip(path, { ...limits, maxEntries: 10_000 }, { skipOffsets: offsets })) skipped.push(item.name);
     expect(skipped).toEqual([]);
+  });
+
+  it('fails an entry clearly when the archive shrinks while it is read, and leaves no file open', async () => {
+    const path = await writeZip(makers['yazl, sizes in the local headers, deflated']!, files, 'shrinks');
+    const before = openFds();
+    const attempt = (async () => {
+      for await (const item of readZip(path, limits)) {
+        if (!item.ok) throw new Error(item.reason);
+        // The directory was read from the whole file; a/one.dcm's data now ends early.
+        truncateSync(path, 100_000);
+        await collect(await item.open());
+      }
+    })();
+    await expect(attempt).rejects.toThrow(/unexpected end of the archive file/);
+    await vi.waitFor(() => expect(openFds()).toBe(before), { timeout: 2000 });
   });
 
   it('refuses a cut or empty archive clearly and leaves no file open', async () => {
