@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, fetch as undiciFetch, FormData as UndiciFormData } from 'undici';
 import yazl from 'yazl';
+import { treeRssBytes } from '../bench/lib/proc.js';
 import { launchStack, printedAdminPassword, servicePids, stackEnvironment, stopStack, type StackProcess } from '../frontend/e2e/stack-process.js';
 
 const here = import.meta.dirname;
@@ -251,13 +252,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** A service's resident memory with its direct children's: nginx works in its workers, not its master. */
 function rssMb(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-  } catch {
-    return null;
-  }
+  const bytes = pid ? treeRssBytes(pid) : null;
+  return bytes === null ? null : bytes / 1024 / 1024;
 }
 
 async function main(): Promise<void> {

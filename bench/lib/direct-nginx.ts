@@ -24,6 +24,8 @@ export function renderDirectNginxConfig(options: { dir: string; port: number; or
       proxy_set_header Forwarded "host=$http_host;proto=$scheme";
       proxy_hide_header WWW-Authenticate;
       proxy_request_buffering off;
+      # As the gateway's upload location: unbuffered bodies go on in 1 MiB pieces, not 16 KiB.
+      client_body_buffer_size 1m;
       proxy_buffering off;`;
   return `# Rendered by bench/lib/direct-nginx.ts: nginx straight to Orthanc (benchmark anchor).
 ${user}
@@ -87,7 +89,7 @@ http {
     proxy_buffer_size 64k;
     proxy_buffers 4 64k;
 
-    # DICOMweb, exactly as the gateway's retrieval location minus auth_request.
+    # DICOMweb: the gateway's retrieval location without its auth_request.
     location /dicom-web/ {${proxied}
     }
 

@@ -98,21 +98,31 @@ function procStat(pid: number | string): { ppid: number; ticks: number } | null 
 
 const cpuTicks = (pid: number): number | null => procStat(pid)?.ticks ?? null;
 
+/** Direct children of `pid` (an nginx master's workers). Children that exit meanwhile are lost. */
+function childPids(pid: number): number[] {
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry) && procStat(entry)?.ppid === pid).map(Number);
+}
+
 /**
  * CPU time (user + system, every thread) of a process and its direct children, in seconds:
- * an nginx master does no work itself, its workers do. Children that exit meanwhile are lost,
- * which is why it is meant for long-lived services. Null where /proc is not there.
+ * an nginx master does no work itself, its workers do. Meant for long-lived services, since
+ * children that exit meanwhile are lost. Null where /proc is not there.
  */
 export function treeCpuSeconds(pid: number): number | null {
   const own = cpuTicks(pid);
   if (own === null) return null;
-  let ticks = own;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = procStat(entry); // null: gone between the listing and the read
-    if (child?.ppid === pid) ticks += child.ticks;
-  }
-  return ticks / CLOCK_TICKS;
+  return childPids(pid).reduce((ticks, child) => ticks + (cpuTicks(child) ?? 0), own) / CLOCK_TICKS;
+}
+
+/**
+ * Resident memory of a process and its direct children, in bytes (nginx: the master and its
+ * workers). Pages the children share with the master count once per process, so for nginx this
+ * is an upper bound. Null when the process is gone or /proc is not there.
+ */
+export function treeRssBytes(pid: number): number | null {
+  const own = statusField(pid, 'VmRSS');
+  if (own === null) return null;
+  return childPids(pid).reduce((bytes, child) => bytes + (statusField(child, 'VmRSS') ?? 0), own);
 }
 
 /** CPU seconds each named process tree used while `work` ran, and this process's own (the load generator). */

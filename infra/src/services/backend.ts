@@ -36,8 +36,8 @@ export async function runBackendCli<T>(env: Record<string, string>, args: string
  * semi-spaces it peaked at 281–297 MB in four runs, and de-identified exports ran ~25 % slower.
  * --heap-growing-percent=50 lets the old generation grow by half its live size before the next
  * full collection, where after a memory-reducing GC V8 allowed only ~10 %, so full collections
- * came every 100–170 ms during imports; with it the same export peaked at 244–256 MB in three
- * runs (bench/HISTORY.md, 2026-12-06 and 2026-12-07).
+ * came every 100–170 ms during imports; with it the same export peaked at 244–249 MB in four
+ * runs, kernel peaks up to 256 MB (bench/HISTORY.md, 2026-12-06 and 2026-12-07).
  * The Dockerfile's CMD and `npm start` pass the same flags.
  */
 export const BACKEND_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=50'];
